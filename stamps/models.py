@@ -1,0 +1,121 @@
+"""Stamp batches and what the verifier learns from scans.
+
+Stamps themselves are not stored: stamp *i* of batch *b* is a pure function of
+(key, b, i). A batch is one row however many stamps it prints; storage grows
+with scans, not with prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Optional
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ocop.keys.models import IssuerKey
+from ocop.trace.db import Base, UtcDateTime, created_at, intpk, str200
+from ocop.trace.models import Lot, _enum
+
+
+class BatchStatus(StrEnum):
+    ISSUING = "issuing"  # row written, outputs being produced; not yet valid
+    ISSUED = "issued"
+    VOIDED = "voided"
+
+
+class StampBatch(Base):
+    __tablename__ = "stamp_batches"
+    __table_args__ = (
+        CheckConstraint("count >= 1", name="count_positive"),
+        # The batch number travels as an unsigned 32-bit field of the token.
+        CheckConstraint("id >= 1 AND id <= 4294967295", name="id_fits_token"),
+    )
+
+    # The primary key is the batch number printed in every token and serial.
+    id: Mapped[intpk]
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("issuer_keys.id"), index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    pin: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[BatchStatus] = mapped_column(
+        _enum(BatchStatus, "batch_status"), default=BatchStatus.ISSUING
+    )
+    issued_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    voided_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    void_reason: Mapped[Optional[str]]
+    created_by: Mapped[str200]
+    created_at: Mapped[created_at]
+
+    lot: Mapped[Lot] = relationship(lazy="joined")
+    key: Mapped[IssuerKey] = relationship(lazy="joined")
+
+
+class StampScan(Base):
+    """Everything the verifier has seen of one stamp, created on its first scan.
+
+    Counters move only by ``UPDATE ... SET n = n + 1`` in the database, so
+    concurrent scans on many workers lose no count.
+    """
+
+    __tablename__ = "stamp_scans"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("stamp_batches.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                       primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    devices: Mapped[int] = mapped_column(Integer, default=0)
+    pin_claims: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    pin_claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+
+
+class StampDevice(Base):
+    """A keyed hash of each device cookie that scanned a stamp: no raw ids kept."""
+
+    __tablename__ = "stamp_devices"
+
+    batch_id: Mapped[int] = mapped_column(primary_key=True)
+    index: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                       primary_key=True, autoincrement=False)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ScanLog(Base):
+    """One row per counted scan, for analytics by day, batch and coarse place."""
+
+    __tablename__ = "scan_log"
+    __table_args__ = (Index("ix_scan_log_batch_at", "batch_id", "scanned_at"),)
+
+    id: Mapped[intpk]
+    batch_id: Mapped[int] = mapped_column(ForeignKey("stamp_batches.id"))
+    index: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    scanned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    first_for_device: Mapped[bool] = mapped_column(default=True)
+    # A place the scanner chose to share, coarse on purpose (province level).
+    place: Mapped[Optional[str]] = mapped_column(String(100))
+
+
+class FakeReport(Base):
+    """A consumer's report that a stamp looks fake, from the verify page."""
+
+    __tablename__ = "fake_reports"
+
+    id: Mapped[intpk]
+    token: Mapped[str] = mapped_column(String(200))
+    batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stamp_batches.id"), index=True)
+    index: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    message: Mapped[str] = mapped_column(Text)
+    contact: Mapped[Optional[str200]]
+    where_bought: Mapped[Optional[str200]]
+    client_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    handled_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    created_at: Mapped[created_at]
+
+    batch: Mapped[Optional[StampBatch]] = relationship()
+
+
+__all__ = ["BatchStatus", "FakeReport", "ScanLog", "StampBatch", "StampDevice", "StampScan"]

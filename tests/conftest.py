@@ -1,0 +1,82 @@
+"""Fixtures shared by every test: one migrated database per run, isolated per test.
+
+The suite runs on SQLite by default and on PostgreSQL when
+``OCOP_TEST_DATABASE_URL`` names one (``.ci/run`` does both). On PostgreSQL each
+run gets a schema of its own, so parallel runs never meet.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ocop.trace.db import Base, Database
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _all_models() -> None:
+    import ocop.keys.models
+    import ocop.stamps.models
+    import ocop.trace.models  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("OCOP_TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    schema = f"ocop_test_{uuid.uuid4().hex[:12]}"
+    admin = Database.from_url(url)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    _all_models()
+    db = Database.from_url(database_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def is_postgres(database: Database) -> bool:
+    return database.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    """A session whose every commit is a SAVEPOINT inside a transaction rolled back."""
+    with database.engine.connect() as connection:
+        outer = connection.begin()
+        with Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as s:
+            yield s
+        outer.rollback()
+
+
+@pytest.fixture
+def clean_database(database: Database) -> Database:
+    """The shared database emptied, for tests whose code commits on its own."""
+    with database.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    return database

@@ -1,0 +1,44 @@
+"""Alembic environment: runs on the connection :meth:`Database.upgrade` hands in."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+from ocop.trace.db import Base
+
+config = context.config
+
+
+def _target_metadata():
+    # Autogenerate must see every package's tables; the upgrade itself needs none.
+    import importlib
+
+    for name in ("ocop.trace.models", "ocop.keys.models", "ocop.stamps.models"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a package that is not installed has no tables to compare
+            continue
+    return Base.metadata
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=_target_metadata(),
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    engine = engine_from_config(
+        {"sqlalchemy.url": config.get_main_option("sqlalchemy.url")}, poolclass=pool.NullPool
+    )
+    with engine.connect() as conn:
+        _run(conn)

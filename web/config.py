@@ -1,0 +1,100 @@
+"""Configuration from ``OCOP_*`` environment variables, with laptop defaults."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+DEFAULT_RATE_LIMIT = "300/minute"
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says which variable to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    instance: Path
+    database_url: str
+    base_url: str
+    production: bool = False
+    rate_limit: str | None = DEFAULT_RATE_LIMIT
+    proxy_hops: int = 0
+    max_batch: int = 1_000_000
+    device_threshold: int = 10
+    secret_key: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("OCOP_INSTANCE", "instance")).resolve()
+        production = env.get("OCOP_ENV", "development").lower() == "production"
+        database_url = env.get("OCOP_DATABASE_URL") or f"sqlite:///{instance / 'ocop.db'}"
+        return cls(
+            instance=instance,
+            database_url=database_url,
+            base_url=env.get("OCOP_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+            production=production,
+            rate_limit=_rate_limit(env.get("OCOP_RATE_LIMIT", DEFAULT_RATE_LIMIT)),
+            proxy_hops=_whole(env, "OCOP_PROXY_HOPS", 0, minimum=0),
+            max_batch=_whole(env, "OCOP_MAX_BATCH", 1_000_000, minimum=1),
+            device_threshold=_whole(env, "OCOP_DEVICE_THRESHOLD", 10, minimum=1),
+            secret_key=env.get("OCOP_SECRET_KEY", ""),
+        )
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
+        if "instance" in known:
+            known["instance"] = Path(known["instance"])
+        return replace(self, **known)
+
+    def resolved_secret_key(self) -> str:
+        """The Flask secret; on a laptop, generated once and kept in the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        if self.production:
+            raise ConfigError("OCOP_SECRET_KEY must be set in production (OCOP_ENV=production)")
+        return _dev_secret(self.instance / "secret_key")
+
+
+def _rate_limit(value: str) -> str | None:
+    value = value.strip()
+    return None if value.lower() in {"off", "none", "0", ""} else value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _dev_secret(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    log.warning("development secret key generated in %s; set OCOP_SECRET_KEY in production", path)
+    return value
