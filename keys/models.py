@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -37,12 +36,12 @@ class IssuerKey(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     status: Mapped[KeyStatus] = mapped_column(_enum(KeyStatus, "key_status"))
     not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    not_after: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    retired_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    revoked_reason: Mapped[Optional[str]]
+    not_after: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_reason: Mapped[str | None]
     created_by: Mapped[str200]
-    revoked_by: Mapped[Optional[str200]]
+    revoked_by: Mapped[str200 | None]
     created_at: Mapped[created_at]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Optional
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,6 +21,7 @@ from ocop.trace.models import Lot, _enum
 class BatchStatus(StrEnum):
     ISSUING = "issuing"  # row written, outputs being produced; not yet valid
     ISSUED = "issued"
+    FAILED = "failed"  # the output could not be written; nothing from it was printed
     VOIDED = "voided"
 
 
@@ -42,9 +42,9 @@ class StampBatch(Base):
     status: Mapped[BatchStatus] = mapped_column(
         _enum(BatchStatus, "batch_status"), default=BatchStatus.ISSUING
     )
-    issued_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    voided_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
-    void_reason: Mapped[Optional[str]]
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    void_reason: Mapped[str | None]
     created_by: Mapped[str200]
     created_at: Mapped[created_at]
 
@@ -69,7 +69,7 @@ class StampScan(Base):
     pin_claims: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     last_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    pin_claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    pin_claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class StampDevice(Base):
@@ -96,7 +96,7 @@ class ScanLog(Base):
     scanned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     first_for_device: Mapped[bool] = mapped_column(default=True)
     # A place the scanner chose to share, coarse on purpose (province level).
-    place: Mapped[Optional[str]] = mapped_column(String(100))
+    place: Mapped[str | None] = mapped_column(String(100))
 
 
 class FakeReport(Base):
@@ -106,16 +106,16 @@ class FakeReport(Base):
 
     id: Mapped[intpk]
     token: Mapped[str] = mapped_column(String(200))
-    batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stamp_batches.id"), index=True)
-    index: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("stamp_batches.id"), index=True)
+    index: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     message: Mapped[str] = mapped_column(Text)
-    contact: Mapped[Optional[str200]]
-    where_bought: Mapped[Optional[str200]]
-    client_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    handled_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    contact: Mapped[str200 | None]
+    where_bought: Mapped[str200 | None]
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[created_at]
 
-    batch: Mapped[Optional[StampBatch]] = relationship()
+    batch: Mapped[StampBatch | None] = relationship()
 
 
 __all__ = ["BatchStatus", "FakeReport", "ScanLog", "StampBatch", "StampDevice", "StampScan"]

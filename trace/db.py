@@ -39,8 +39,18 @@ NAMING_CONVENTION = {
 }
 
 
+# Certificates, best-before dates and production dates are Vietnamese calendar
+# days; Vietnam keeps UTC+7 all year.
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def vietnam_today(now: dt.datetime | None = None) -> dt.date:
+    """The calendar day in Vietnam at ``now`` (default: now)."""
+    return (now or utcnow()).astimezone(VIETNAM).date()
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -157,6 +167,7 @@ def alembic_config() -> Any:
 
 __all__ = [
     "NAMING_CONVENTION",
+    "VIETNAM",
     "Base",
     "BigIntId",
     "Database",
@@ -167,4 +178,5 @@ __all__ = [
     "make_engine",
     "quantity",
     "utcnow",
+    "vietnam_today",
 ]

@@ -30,3 +30,11 @@ class GenealogyCycle(InvalidRecord):
 
 class ImportFileError(TraceError):
     """The import file cannot be read as our JSON format at all."""
+
+
+class ConflictingRecord(InvalidRecord):
+    """A record already stored under the same natural key says something else."""
+
+
+class DatabaseNotReady(TraceError):
+    """The database cannot be reached or has no schema yet (``ocop init`` not run)."""

@@ -362,7 +362,8 @@ class Event(Base):
     time_zone: Mapped[str] = mapped_column(String(6))
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    # Indexed: genealogy and the journey skip events that a later one corrects.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
     reason: Mapped[str | None]
     documents: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     sample: Mapped[bool] = mapped_column(default=False)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ocop.trace.db import Database
+from ocop.keys import keystore_for
+from ocop.keys.bootstrap import ensure_first_authority
+from ocop.keys.keystore import Keystore
+from ocop.stamps import PinSecret, StampBatch, StampToken, generate_stamps
+from ocop.stamps.issuance import batches_of_lot
+from ocop.stamps.models import BatchStatus
+from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
+from ocop.trace import list_lots, load_sample
+from ocop.trace.db import Database, vietnam_today
+from ocop.trace.queries import find_lot
 
 from .config import Settings
+
+DEMO_STAMPS = 12
 
 
 def _settings() -> Settings:
@@ -19,21 +33,107 @@ def _database() -> Database:
     return current_app.extensions["ocop.db"]
 
 
-def prepare_instance() -> Settings:
-    """Instance folder and schema; safe to run again."""
+def _keystore(settings: Settings) -> Keystore:
+    return keystore_for(settings.instance, os.environ, production=settings.production)
+
+
+def prepare_instance() -> tuple[Settings, str]:
+    """Instance folder, schema, first authority and its key; safe to run again."""
     settings = _settings()
     settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _database().upgrade()
-    return settings
+    database = _database()
+    database.upgrade()
+    with database.transaction() as session:
+        org, key, created = ensure_first_authority(session, _keystore(settings))
+        said = "created" if created else "has"
+        return settings, f"Authority {org.name} (id {org.id}) {said} issuer key {key.kid}"
 
 
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create the instance folder and database schema (safe to run again)."""
-    settings = prepare_instance()
+    """Create the instance folder, the schema, and the first authority's key (idempotent)."""
+    settings, authority = prepare_instance()
     click.echo(f"Instance folder: {settings.instance}")
     click.echo("Database schema is up to date.")
+    click.echo(authority)
 
 
-commands = [init_command]
+@click.command("demo")
+@click.option("--no-serve", is_flag=True, help="Load the sample and stop; do not serve.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def demo_command(no_serve: bool, host: str, port: int) -> None:
+    """Load the sample value chain (marked as sample data), issue demo stamps, and serve."""
+    settings, authority = prepare_instance()
+    click.echo(authority)
+    with _database().transaction() as session:
+        summary = load_sample(session)
+    click.echo(f"Sample records loaded (sample data): {summary}")
+    batch, pdf = _demo_batch(settings)
+    _show_where(settings, batch, pdf)
+    if no_serve:
+        return
+    click.echo(f"Serving the verifier on http://{host}:{port}/ (Ctrl+C to stop)")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _demo_batch(settings: Settings) -> tuple[StampBatch, Path]:
+    """The demo's batch of stamps: issued once, its PDF written again each run."""
+    database, keystore = _database(), _keystore(settings)
+    pin_secret = PinSecret(settings.resolved_pin_secret())
+    out_dir = settings.instance / "demo"
+    out_dir.mkdir(mode=0o700, exist_ok=True)
+    with database.transaction() as session:
+        lot_code = next(lot.code for lot in list_lots(session, vietnam_today()) if lot.stampable)
+        lot = find_lot(session, lot_code)
+        issued = [b for b in batches_of_lot(session, lot) if b.status is BatchStatus.ISSUED]
+    if issued:
+        batch_id = issued[0].id
+        pdf = rewrite_output(
+            database,
+            keystore,
+            batch_id,
+            out_dir / f"stamps-{batch_id}.pdf",
+            base_url=settings.base_url,
+            pin_secret=pin_secret,
+        )
+    else:
+        job = PrintJob(lot_code, DEMO_STAMPS, out_dir / "stamps.pdf", pin_secret=pin_secret)
+        result = issue_and_write(database, keystore, job, base_url=settings.base_url, actor="demo")
+        batch_id = result.batch
+        pdf = result.out.rename(out_dir / f"stamps-{batch_id}.pdf")
+    with database.transaction() as session:
+        return session.get_one(StampBatch, batch_id), pdf
+
+
+def _show_where(settings: Settings, batch: StampBatch, pdf: Path) -> None:
+    signer = _keystore(settings).load(batch.key.kid)
+    stamps = list(
+        generate_stamps(
+            signer,
+            batch.id,
+            3,
+            base_url=settings.base_url,
+            pin_secret=PinSecret(settings.resolved_pin_secret()),
+        )
+    )
+    click.echo(f"Printable label sheet (batch {batch.id}, {batch.count} stamps): {pdf}")
+    click.echo("Verify pages of the first stamps (open one in a browser):")
+    for stamp in stamps:
+        click.echo(f"  {stamp.serial}  PIN {stamp.pin}  {stamp.url}")
+    forged = _tampered(stamps[0].token)
+    click.echo(f"A forged stamp, for comparison:  {settings.base_url}/V/{forged}")
+    click.echo(f"Trust list: {settings.base_url}/.well-known/ocop-trust.json")
+
+
+def _tampered(token: StampToken) -> str:
+    raw = bytearray(token.to_bytes())
+    raw[-1] ^= 0x01
+    import base64
+
+    return base64.b32encode(bytes(raw)).decode().rstrip("=")
+
+
+commands = [init_command, demo_command]

@@ -27,10 +27,13 @@ class Settings:
     base_url: str
     production: bool = False
     rate_limit: str | None = DEFAULT_RATE_LIMIT
+    # Per process by default; several workers share counts through e.g. redis://.
+    rate_limit_storage: str = "memory://"
     proxy_hops: int = 0
     max_batch: int = 1_000_000
     device_threshold: int = 10
     secret_key: str = field(default="", repr=False)
+    pin_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,10 +47,12 @@ class Settings:
             base_url=env.get("OCOP_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
             production=production,
             rate_limit=_rate_limit(env.get("OCOP_RATE_LIMIT", DEFAULT_RATE_LIMIT)),
+            rate_limit_storage=env.get("OCOP_RATE_LIMIT_STORAGE", "memory://"),
             proxy_hops=_whole(env, "OCOP_PROXY_HOPS", 0, minimum=0),
             max_batch=_whole(env, "OCOP_MAX_BATCH", 1_000_000, minimum=1),
             device_threshold=_whole(env, "OCOP_DEVICE_THRESHOLD", 10, minimum=1),
             secret_key=env.get("OCOP_SECRET_KEY", ""),
+            pin_secret=env.get("OCOP_PIN_SECRET", ""),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
@@ -63,6 +68,22 @@ class Settings:
         if self.production:
             raise ConfigError("OCOP_SECRET_KEY must be set in production (OCOP_ENV=production)")
         return _dev_secret(self.instance / "secret_key")
+
+    def resolved_pin_secret(self) -> bytes:
+        """The key that scratch-off PINs are derived with; never stored in the database.
+
+        Changing it makes every printed PIN unclaimable, so on a laptop it is
+        generated once and kept beside the keystore.
+        """
+        if self.pin_secret:
+            value = self.pin_secret
+        elif self.production:
+            raise ConfigError("OCOP_PIN_SECRET must be set in production (OCOP_ENV=production)")
+        else:
+            value = _dev_secret(self.instance / "pin_secret")
+        if len(value) < 16:
+            raise ConfigError("OCOP_PIN_SECRET must be at least 16 characters")
+        return value.encode()
 
 
 def _rate_limit(value: str) -> str | None:

@@ -1,0 +1,121 @@
+"""Where the keystore passphrase comes from.
+
+Production takes it from the environment or from a file (a container secret)
+and refuses to run without one. A laptop with neither gets one generated
+beside the keys, so ``ocop init`` works at once; it is warned about, and the
+passphrase itself is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import FileAccessError, PassphraseUnavailable, WeakPassphrase
+from .keystore import Keystore, ensure_private_dir
+
+log = logging.getLogger(__name__)
+
+# Names of where the passphrase is found, not passphrases.
+PASSPHRASE_VAR = "OCOP_KEY_PASSPHRASE"  # noqa: S105
+PASSPHRASE_FILE_VAR = "OCOP_KEY_PASSPHRASE_FILE"  # noqa: S105
+DEV_PASSPHRASE_FILE = "passphrase"  # noqa: S105
+# The PEM's key derivation is cheap (PBKDF2, 2048 rounds), so the passphrase
+# itself must carry the strength.
+MIN_PRODUCTION_LENGTH = 12
+
+
+def resolve_passphrase(
+    environ: Mapping[str, str], keystore_dir: Path, *, production: bool
+) -> bytes:
+    """The passphrase of the keystore in ``keystore_dir``; raises a ``KeysError`` when none."""
+    value = environ.get(PASSPHRASE_VAR, "")
+    file = environ.get(PASSPHRASE_FILE_VAR, "")
+    if value and file:
+        raise PassphraseUnavailable(
+            f"both {PASSPHRASE_VAR} and {PASSPHRASE_FILE_VAR} are set; set only one"
+        )
+    if value:
+        passphrase = value.encode("utf-8")
+    elif file:
+        passphrase = _read_passphrase_file(Path(file), PASSPHRASE_FILE_VAR)
+    elif production:
+        raise PassphraseUnavailable(
+            f"set {PASSPHRASE_VAR} (or {PASSPHRASE_FILE_VAR}) to the key passphrase: "
+            "production (OCOP_ENV=production) never generates one"
+        )
+    else:
+        passphrase = _development_passphrase(keystore_dir / DEV_PASSPHRASE_FILE)
+    if production and len(passphrase) < MIN_PRODUCTION_LENGTH:
+        raise WeakPassphrase(
+            f"the key passphrase must be at least {MIN_PRODUCTION_LENGTH} characters in production"
+        )
+    return passphrase
+
+
+def keystore_for(instance: Path, environ: Mapping[str, str], *, production: bool) -> Keystore:
+    """The keystore of an instance folder: ``instance/keys`` with its passphrase."""
+    directory = Path(instance) / "keys"
+    return Keystore(directory, resolve_passphrase(environ, directory, production=production))
+
+
+def _read_passphrase_file(path: Path, source: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise PassphraseUnavailable(
+            f"cannot read the key passphrase file {path} ({source}): {error.strerror}"
+        ) from None
+    # Editors and `echo` add a final newline; it is not part of the passphrase.
+    passphrase = data.removesuffix(b"\n").removesuffix(b"\r")
+    if not passphrase:
+        raise PassphraseUnavailable(f"the key passphrase file {path} ({source}) is empty")
+    return passphrase
+
+
+def _development_passphrase(path: Path) -> bytes:
+    if path.exists():
+        return _read_passphrase_file(path, "development passphrase")
+    ensure_private_dir(path.parent)
+    generated = secrets.token_urlsafe(32).encode("ascii")
+    if not _publish_once(path, generated):
+        # Another process generated it first: theirs encrypts the keys.
+        return _read_passphrase_file(path, "development passphrase")
+    log.warning(
+        "development key passphrase generated in %s; set %s in production",
+        path,
+        PASSPHRASE_VAR,
+    )
+    return generated
+
+
+def _publish_once(path: Path, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; False when it did.
+
+    The content goes to a private temp file (O_EXCL) first and is then
+    hard-linked into place, which fails when the name exists: a concurrent
+    reader sees no file or the whole file, never an empty one.
+    """
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".passphrase.", suffix=".tmp")
+    except OSError as error:
+        raise FileAccessError(f"cannot write {path}: {error.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(temp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as error:
+        raise FileAccessError(f"cannot write {path}: {error.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            Path(temp).unlink()

@@ -1,0 +1,271 @@
+"""The key registry's rules: create, rotate and revoke issuer keys; publish the trust list.
+
+Every function takes the caller's :class:`Session` and only flushes: the
+command or request that calls it owns the transaction and commits it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ocop.trace.db import utcnow
+from ocop.trace.models import Organisation, OrgKind
+
+from .errors import (
+    ActiveKeyExists,
+    AmbiguousOrganisation,
+    InvalidReason,
+    KeyAlreadyRevoked,
+    KeyNotFound,
+    NoActiveKey,
+    NoKeyToRotate,
+    NotAnAuthority,
+    OrganisationNotFound,
+)
+from .jwk import kid_prefix
+from .keystore import Keystore
+from .models import IssuerKey
+from .signer import Signer
+from .trustlist import KeyStatus, TrustedKey, TrustList
+
+_MAX_REASON = 500
+_MAX_ACTOR = 200
+
+
+def create_key(
+    session: Session,
+    keystore: Keystore,
+    org: Organisation,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> IssuerKey:
+    """A first (or, after a revocation, a fresh) active key for the authority ``org``."""
+    _require_authority(org)
+    current = _active_or_none(session, org)
+    if current is not None:
+        raise ActiveKeyExists(
+            f"{_describe(org)} already has the active key {current.kid}; "
+            "use `ocop keys rotate` to replace it"
+        )
+    return _add_active_key(session, keystore, org, actor=actor, now=now or utcnow())
+
+
+def rotate_key(
+    session: Session,
+    keystore: Keystore,
+    org: Organisation,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> IssuerKey:
+    """A new active key for ``org``; the old one retires and its stamps stay good."""
+    _require_authority(org)
+    now = now or utcnow()
+    old = _active_or_none(session, org)
+    if old is None:
+        raise NoKeyToRotate(_no_key_message(session, org, "to rotate"))
+    # A mistyped passphrase must be refused before the old key is touched.
+    keystore.check_passphrase()
+    old.status = KeyStatus.RETIRED
+    old.retired_at = now
+    # The partial unique index allows one active key per organisation, and
+    # PostgreSQL checks it row by row: the old key must stop being active in
+    # the database before the new one is inserted.
+    session.flush()
+    return _add_active_key(session, keystore, org, actor=actor, now=now)
+
+
+def revoke_key(
+    session: Session,
+    kid: str,
+    *,
+    reason: str,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> IssuerKey:
+    """Revoke ``kid``: every stamp it signed now verifies as revoked."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidReason("a revocation needs a reason (--reason TEXT)")
+    if len(reason) > _MAX_REASON:
+        raise InvalidReason(f"the revocation reason is longer than {_MAX_REASON} characters")
+    key = find_key(session, kid)
+    if key.status == KeyStatus.REVOKED:
+        assert key.revoked_at is not None
+        raise KeyAlreadyRevoked(
+            f"key {key.kid} was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC"
+            f" ({key.revoked_reason})"
+        )
+    key.status = KeyStatus.REVOKED
+    key.revoked_at = now or utcnow()
+    key.revoked_reason = reason
+    key.revoked_by = _actor(actor)
+    session.flush()
+    return key
+
+
+def find_key(session: Session, kid: str) -> IssuerKey:
+    key = session.scalars(select(IssuerKey).where(IssuerKey.kid == kid.strip())).one_or_none()
+    if key is None:
+        raise KeyNotFound(f"no issuer key with kid {kid!r} (see `ocop keys list`)")
+    return key
+
+
+def list_keys(session: Session) -> Sequence[IssuerKey]:
+    """Every key, any status, grouped by organisation, oldest first."""
+    return session.scalars(
+        select(IssuerKey).order_by(IssuerKey.organisation_id, IssuerKey.id)
+    ).all()
+
+
+def active_key(session: Session, org: Organisation) -> IssuerKey:
+    """The key ``org`` signs new batches with; raises :class:`NoActiveKey` when none."""
+    key = _active_or_none(session, org)
+    if key is None:
+        raise NoActiveKey(_no_key_message(session, org, "to sign with"))
+    return key
+
+
+def active_signer(session: Session, keystore: Keystore, org: Organisation) -> Signer:
+    return keystore.load(active_key(session, org).kid)
+
+
+def resolve_org(session: Session, org_id: int | None) -> Organisation:
+    """The authority a command acts for: ``org_id``, or the only authority there is."""
+    if org_id is not None:
+        org = session.get(Organisation, org_id)
+        if org is None:
+            raise OrganisationNotFound(f"no organisation with id {org_id}")
+        _require_authority(org)
+        return org
+    authorities = session.scalars(
+        select(Organisation).where(Organisation.kind == OrgKind.AUTHORITY).order_by(Organisation.id)
+    ).all()
+    if not authorities:
+        raise OrganisationNotFound("there is no authority yet; run `ocop init` first")
+    if len(authorities) > 1:
+        choices = ", ".join(f"{org.id} ({org.name})" for org in authorities)
+        raise AmbiguousOrganisation(
+            f"there are several authorities; choose one with --org: {choices}"
+        )
+    return authorities[0]
+
+
+def trusted_key(key: IssuerKey) -> TrustedKey:
+    """The trust-list entry of a registry row."""
+    return TrustedKey(
+        kid=key.kid,
+        public_key=Ed25519PublicKey.from_public_bytes(key.public_key),
+        org_id=str(key.organisation.id),
+        org_name=key.organisation.name,
+        status=key.status,
+        not_before=key.not_before,
+        not_after=key.not_after,
+        revoked_at=key.revoked_at,
+    )
+
+
+def trust_list(session: Session) -> TrustList:
+    """Every key ever registered, any status: revoked keys must stay listed to be refused."""
+    return TrustList(trusted_key(key) for key in list_keys(session))
+
+
+class DatabaseKeySource:
+    """The registry seen as a trust list, for the online verifier.
+
+    Looks keys up by the indexed 8-byte prefix instead of loading every key,
+    and keeps what it found for its own lifetime (one request or command).
+    :meth:`row` gives the registry row behind a trusted key, since batches
+    refer to keys by ``IssuerKey.id``.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._by_prefix: dict[bytes, tuple[TrustedKey, ...]] = {}
+        self._rows: dict[str, IssuerKey] = {}
+
+    def candidates(self, prefix: bytes) -> tuple[TrustedKey, ...]:
+        prefix = bytes(prefix)
+        if prefix not in self._by_prefix:
+            rows = self.session.scalars(
+                select(IssuerKey).where(IssuerKey.kid_prefix == prefix).order_by(IssuerKey.id)
+            ).all()
+            self._rows.update((row.kid, row) for row in rows)
+            self._by_prefix[prefix] = tuple(trusted_key(row) for row in rows)
+        return self._by_prefix[prefix]
+
+    def row(self, kid: str) -> IssuerKey:
+        """The registry row of ``kid``; raises :class:`KeyNotFound` when there is none."""
+        if kid not in self._rows:
+            self._rows[kid] = find_key(self.session, kid)
+        return self._rows[kid]
+
+
+def _add_active_key(
+    session: Session, keystore: Keystore, org: Organisation, *, actor: str, now: dt.datetime
+) -> IssuerKey:
+    # The key file is written before the row: a failed commit leaves an unused
+    # encrypted file, never a registered key whose private half is missing.
+    signer = keystore.generate()
+    key = IssuerKey(
+        kid=signer.kid,
+        kid_prefix=kid_prefix(signer.kid),
+        organisation=org,
+        public_key=signer.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw),
+        status=KeyStatus.ACTIVE,
+        not_before=now,
+        created_by=_actor(actor),
+    )
+    try:
+        with session.begin_nested():
+            session.add(key)
+    except IntegrityError:
+        # Another command gave this organisation an active key meanwhile.
+        raise ActiveKeyExists(
+            f"the keys of {_describe(org)} were changed by another command at the same "
+            "time; check `ocop keys list` and try again"
+        ) from None
+    return key
+
+
+def _active_or_none(session: Session, org: Organisation) -> IssuerKey | None:
+    return session.scalars(
+        select(IssuerKey).where(
+            IssuerKey.organisation_id == org.id, IssuerKey.status == KeyStatus.ACTIVE
+        )
+    ).one_or_none()
+
+
+def _no_key_message(session: Session, org: Organisation, purpose: str) -> str:
+    has_any = session.scalars(
+        select(IssuerKey.id).where(IssuerKey.organisation_id == org.id).limit(1)
+    ).first()
+    if has_any is None:
+        return f"{_describe(org)} has no issuer key {purpose}; create one with `ocop keys new`"
+    return (
+        f"{_describe(org)} has no active key {purpose} (its keys are retired or revoked); "
+        "create one with `ocop keys new`"
+    )
+
+
+def _require_authority(org: Organisation) -> None:
+    if org.kind != OrgKind.AUTHORITY:
+        raise NotAnAuthority(
+            f"{_describe(org)} is a {org.kind}, not an authority: only authorities hold issuer keys"
+        )
+
+
+def _describe(org: Organisation) -> str:
+    return f"organisation {org.id} ({org.name})"
+
+
+def _actor(actor: str) -> str:
+    return (actor.strip() or "unknown")[:_MAX_ACTOR]

@@ -1,0 +1,228 @@
+"""The trust list: which issuer keys a verifier believes, as a JWK Set.
+
+Served at ``/.well-known/ocop-trust.json`` and read by offline verifiers, so the
+parser is strict: a trust list that exists as a :class:`TrustList` has been
+checked member by member, and every refusal names the member at fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from .errors import InvalidJWK, InvalidTrustList
+from .jwk import kid_prefix, public_jwk, public_key_from_jwk, thumbprint
+
+# RFC 3339 section 5.6; datetime.fromisoformat alone also takes ISO 8601
+# forms (basic format, no offset) that other verifiers would refuse.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    # Signs no new batches; the stamps it signed stay good.
+    RETIRED = "retired"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """One issuer key a verifier trusts, with whose it is and its state.
+
+    The constructor checks every invariant (``kid`` is the key's thumbprint,
+    times are timezone-aware, ``revoked_at`` only on a revoked key) and
+    raises :class:`InvalidTrustList` naming the member.
+    """
+
+    kid: str
+    # Not hashed: the key objects are unhashable, and kid already identifies them.
+    public_key: Ed25519PublicKey = field(hash=False)
+    org_id: str
+    org_name: str
+    status: KeyStatus
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.public_key, Ed25519PublicKey):
+            raise TypeError("public_key must be an Ed25519PublicKey")
+        if self.kid != thumbprint(self.public_key):
+            raise InvalidTrustList("kid", "does not match the key's thumbprint")
+        for where, value in (("org.id", self.org_id), ("org.name", self.org_name)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidTrustList(where, "must be a non-empty string")
+        if not isinstance(self.status, KeyStatus):
+            raise InvalidTrustList("status", _one_of(KeyStatus))
+        for name in ("not_before", "not_after", "revoked_at"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+                raise InvalidTrustList(name, "must be a timezone-aware time or null")
+        if self.not_before and self.not_after and self.not_after < self.not_before:
+            raise InvalidTrustList("not_after", "is before not_before")
+        if self.revoked_at is not None and self.status is not KeyStatus.REVOKED:
+            raise InvalidTrustList("revoked_at", f"is set on a key whose status is {self.status}")
+
+    @property
+    def prefix(self) -> bytes:
+        """The 8 bytes of the kid that stamps signed with this key carry."""
+        return kid_prefix(self.kid)
+
+    def to_jwk(self) -> dict[str, Any]:
+        return {
+            **public_jwk(self.public_key),
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+            "org": {"id": self.org_id, "name": self.org_name},
+            "status": self.status.value,
+            "not_before": _format_time(self.not_before),
+            "not_after": _format_time(self.not_after),
+            "revoked_at": _format_time(self.revoked_at),
+        }
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class TrustList:
+    """The keys a verifier trusts, indexed by the kid prefix stamps carry."""
+
+    keys: tuple[TrustedKey, ...]
+    _index: Mapping[bytes, tuple[TrustedKey, ...]] = field(repr=False, compare=False)
+
+    def __init__(self, keys: Iterable[TrustedKey] = ()) -> None:
+        keys = tuple(keys)
+        seen: dict[str, int] = {}
+        index: dict[bytes, tuple[TrustedKey, ...]] = {}
+        for position, key in enumerate(keys):
+            if key.kid in seen:
+                raise InvalidTrustList(f"keys[{position}].kid", f"repeats keys[{seen[key.kid]}]")
+            seen[key.kid] = position
+            index[key.prefix] = (*index.get(key.prefix, ()), key)
+        object.__setattr__(self, "keys", keys)
+        object.__setattr__(self, "_index", MappingProxyType(index))
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> TrustList:
+        """Parse a JWK Set as STAMP-FORMAT.md describes; raises :class:`InvalidTrustList`."""
+        document = _load_json(data)
+        if not isinstance(document, dict):
+            raise InvalidTrustList("document", 'must be a JSON object with a "keys" array')
+        entries = document.get("keys")
+        if not isinstance(entries, list):
+            raise InvalidTrustList("keys", "must be an array")
+        return cls(_parse_entry(f"keys[{i}]", entry) for i, entry in enumerate(entries))
+
+    def to_json(self) -> str:
+        return json.dumps({"keys": [key.to_jwk() for key in self.keys]}, indent=2, sort_keys=True)
+
+    def candidates(self, prefix: bytes) -> tuple[TrustedKey, ...]:
+        """Every key whose kid starts with ``prefix``: 8 bytes can be shared, so maybe several."""
+        return self._index.get(bytes(prefix), ())
+
+
+def _load_json(data: object) -> Any:
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            data = bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidTrustList("document", "is not UTF-8 text") from None
+    if not isinstance(data, str):
+        raise InvalidTrustList("document", "must be JSON text")
+    try:
+        return json.loads(
+            data,
+            object_pairs_hook=_unique_members,
+            parse_constant=_no_constant,
+            parse_int=_small_int,
+        )
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise InvalidTrustList("document", f"is not JSON ({error.msg} at {where})") from None
+    except ValueError as error:
+        raise InvalidTrustList("document", str(error)) from None
+    except RecursionError:
+        raise InvalidTrustList("document", "is nested too deeply") from None
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on which of two same-named members wins; refuse both.
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise ValueError(f"repeats the member {name!r}")
+        members[name] = value
+    return members
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _small_int(digits: str) -> int:
+    # Python refuses to read integers past 4,300 digits with a message about
+    # sys.set_int_max_str_digits; no member of ours is a number anyway.
+    if len(digits) > 30:
+        raise ValueError("holds a number far too long")
+    return int(digits)
+
+
+def _parse_entry(where: str, entry: Any) -> TrustedKey:
+    if not isinstance(entry, dict):
+        raise InvalidTrustList(where, "must be a JSON object")
+    org = entry.get("org")
+    if not isinstance(org, dict):
+        raise InvalidTrustList(f"{where}.org", 'must be an object with "id" and "name"')
+    try:
+        return TrustedKey(
+            kid=entry.get("kid"),
+            public_key=public_key_from_jwk(entry),
+            org_id=org.get("id"),
+            org_name=org.get("name"),
+            status=_parse_status(entry.get("status")),
+            not_before=_parse_time("not_before", entry.get("not_before")),
+            not_after=_parse_time("not_after", entry.get("not_after")),
+            revoked_at=_parse_time("revoked_at", entry.get("revoked_at")),
+        )
+    except InvalidJWK as error:
+        raise InvalidTrustList(f"{where}.{error.member}", error.reason) from None
+    except InvalidTrustList as error:
+        raise InvalidTrustList(f"{where}.{error.where}", error.reason) from None
+
+
+def _parse_status(value: Any) -> KeyStatus:
+    try:
+        return KeyStatus(value)
+    except ValueError:
+        raise InvalidTrustList("status", _one_of(KeyStatus)) from None
+
+
+def _parse_time(name: str, value: Any) -> datetime | None:
+    # A missing time reads as null: both say "no limit".
+    if value is None:
+        return None
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value.upper())
+        except ValueError:
+            pass
+    raise InvalidTrustList(name, "must be an RFC 3339 date-time or null")
+
+
+def _format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _one_of(enum: type[StrEnum]) -> str:
+    return "must be one of " + ", ".join(member.value for member in enum)

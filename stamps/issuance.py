@@ -1,0 +1,137 @@
+"""Issuing a batch of stamps for a certified lot.
+
+A batch is written in two short transactions around the long part: the row is
+committed as ``issuing`` (so its number is reserved and no write lock is held
+while a million labels render), the output file is written under a temporary
+name, and only then is the batch marked ``issued``. A crash in between leaves
+an ``issuing`` or ``failed`` batch, which verifies as unknown: nothing printed
+from it can pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ocop.keys.models import IssuerKey
+from ocop.keys.signer import Signer
+from ocop.keys.trustlist import KeyStatus
+from ocop.trace.models import Lot, OrgKind
+from ocop.trace.queries import valid_ocop_certificate
+
+from .errors import IssuanceRefused
+from .models import BatchStatus, StampBatch
+from .pin import PinSecret
+from .serial import Serial
+from .token import StampToken
+
+MAX_UINT32 = 2**32 - 1
+
+
+def parse_count(raw: object, maximum: int) -> int:
+    """A stamp count from user input: a whole number from 1 to ``maximum``."""
+    text = str(raw).strip().replace("_", "")
+    if not text.isascii() or not text.lstrip("-").isdigit():
+        raise IssuanceRefused(f"the count must be a whole number, not {str(raw)[:40]!r}")
+    count = int(text)
+    if not 1 <= count <= maximum:
+        raise IssuanceRefused(f"the count must be from 1 to {maximum:,}, not {count:,}")
+    return count
+
+
+def check_issuable(session: Session, lot: Lot, key: IssuerKey, today: dt.date) -> None:
+    """Refuse, with the reason, unless this key may sign stamps for this lot today."""
+    if lot.product is None:
+        raise IssuanceRefused(f"lot {lot.code} is a raw-material lot; only product lots get stamps")
+    if valid_ocop_certificate(session, lot.product, today) is None:
+        raise IssuanceRefused(
+            f"lot {lot.code}: product {lot.product.name!r} holds no valid OCOP certificate today"
+        )
+    if key.status is not KeyStatus.ACTIVE:
+        raise IssuanceRefused(f"key {key.kid} is {key.status}; only an active key signs batches")
+    if key.organisation.kind is not OrgKind.AUTHORITY:
+        raise IssuanceRefused(f"key {key.kid} does not belong to an OCOP authority")
+
+
+def open_batch(
+    session: Session,
+    lot: Lot,
+    key: IssuerKey,
+    *,
+    count: int,
+    pin: bool,
+    actor: str,
+    today: dt.date,
+) -> StampBatch:
+    check_issuable(session, lot, key, today)
+    batch = StampBatch(
+        lot=lot, key=key, count=count, pin=pin, status=BatchStatus.ISSUING, created_by=actor
+    )
+    session.add(batch)
+    session.flush()
+    if batch.id > MAX_UINT32:
+        raise IssuanceRefused("batch numbers are exhausted (they must fit 32 bits)")
+    return batch
+
+
+def finish_batch(session: Session, batch_id: int, *, ok: bool, now: dt.datetime) -> StampBatch:
+    batch = session.get_one(StampBatch, batch_id)
+    if ok:
+        batch.status = BatchStatus.ISSUED
+        batch.issued_at = now
+    else:
+        batch.status = BatchStatus.FAILED
+    return batch
+
+
+def void_batch(session: Session, batch_id: int, *, reason: str, now: dt.datetime) -> StampBatch:
+    batch = session.get(StampBatch, batch_id)
+    if batch is None:
+        raise IssuanceRefused(f"there is no batch {batch_id}")
+    if batch.status is BatchStatus.VOIDED:
+        raise IssuanceRefused(f"batch {batch_id} is already void")
+    if not reason.strip():
+        raise IssuanceRefused("say why the batch is void: the verify page shows the reason")
+    batch.status = BatchStatus.VOIDED
+    batch.voided_at = now
+    batch.void_reason = reason.strip()
+    return batch
+
+
+def batches_of_lot(session: Session, lot: Lot) -> list[StampBatch]:
+    return list(session.scalars(select(StampBatch).where(StampBatch.lot_id == lot.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedStamp:
+    serial: Serial
+    token: StampToken
+    url: str
+    pin: str | None
+
+
+def generate_stamps(
+    signer: Signer,
+    batch_id: int,
+    count: int,
+    *,
+    base_url: str,
+    pin_secret: PinSecret | None,
+    start: int = 0,
+) -> Iterator[IssuedStamp]:
+    """Stamps ``start`` .. ``count - 1`` of a batch: a pure function of (key, batch, index)."""
+    for index in range(start, count):
+        token = StampToken.issue(signer, batch_id, index)
+        yield IssuedStamp(
+            serial=Serial(batch_id, index),
+            token=token,
+            url=token.qr_text(base_url),
+            pin=pin_secret.pin_for(batch_id, index) if pin_secret else None,
+        )
+
+
+ProgressCallback = Callable[[int], None]

@@ -1,0 +1,120 @@
+"""The files a batch is printed from, chosen by the output's extension."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from .errors import UnsupportedOutput
+from .issuance import IssuedStamp
+from .pin import format_pin
+from .qr import QrMatrix, encode
+from .render.files import atomic_output, write_csv, write_zip
+from .render.labels import Label, LabelLayout
+from .render.pdf import write_label_pdf
+from .render.png import png_bytes, svg_text
+
+
+class OutputKind(StrEnum):
+    CSV = ".csv"
+    PDF = ".pdf"
+    ZIP = ".zip"
+
+    @classmethod
+    def for_path(cls, path: str | os.PathLike[str]) -> OutputKind:
+        suffix = Path(path).suffix.lower()
+        try:
+            return cls(suffix)
+        except ValueError:
+            raise UnsupportedOutput(
+                f"cannot tell what to write to {Path(path).name!r}: "
+                "name the file .pdf (label sheets), .csv (print house) or .zip (images)"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelText:
+    """What every label of a batch says besides its own code."""
+
+    title: str
+    stars: int
+
+
+Progress = Callable[[], None]
+
+
+def write_output(
+    path: str | os.PathLike[str],
+    stamps: Iterable[IssuedStamp],
+    *,
+    text: LabelText,
+    layout: LabelLayout | None = None,
+    svg: bool = False,
+    on_stamp: Progress | None = None,
+) -> int:
+    """Write ``stamps`` to ``path`` whole or not at all; returns how many were written."""
+    kind = OutputKind.for_path(path)
+    stamps = _counted(stamps, on_stamp)
+    if kind is OutputKind.CSV:
+        with atomic_output(path, text=True) as fp:
+            return _write_csv(fp, stamps)
+    if kind is OutputKind.ZIP:
+        with atomic_output(path) as fp:
+            return write_zip(fp, _images(stamps, svg))
+    with atomic_output(path) as fp:
+        return write_label_pdf(fp, _labels(stamps, text), layout or LabelLayout())
+
+
+def _counted(stamps: Iterable[IssuedStamp], on_stamp: Progress | None) -> Iterator[IssuedStamp]:
+    for stamp in stamps:
+        yield stamp
+        if on_stamp is not None:
+            on_stamp()
+
+
+def _write_csv(fp, stamps: Iterator[IssuedStamp]) -> int:
+    first = next(stamps, None)
+    if first is None:
+        return write_csv(fp, (), ("serial", "url", "token"))
+    with_pin = first.pin is not None
+    header = ("serial", "url", "token", "pin") if with_pin else ("serial", "url", "token")
+
+    def rows() -> Iterator[tuple[str, ...]]:
+        for stamp in _chain(first, stamps):
+            row = (str(stamp.serial), stamp.url, stamp.token.encode())
+            yield (*row, stamp.pin) if with_pin and stamp.pin else row
+
+    return write_csv(fp, rows(), header)
+
+
+def _chain(first: IssuedStamp, rest: Iterator[IssuedStamp]) -> Iterator[IssuedStamp]:
+    yield first
+    yield from rest
+
+
+def _images(stamps: Iterator[IssuedStamp], svg: bool) -> Iterator[tuple[str, bytes]]:
+    for stamp in stamps:
+        matrix = encode(stamp.url)
+        if svg:
+            yield f"{stamp.serial}.svg", svg_text(matrix).encode()
+        else:
+            yield f"{stamp.serial}.png", png_bytes(matrix)
+
+
+def _labels(stamps: Iterator[IssuedStamp], text: LabelText) -> Iterator[Label]:
+    for stamp, matrix in _with_matrices(stamps):
+        yield Label(
+            matrix=matrix,
+            serial=str(stamp.serial),
+            title=text.title,
+            stars=text.stars,
+            pin=format_pin(stamp.pin) if stamp.pin else None,
+        )
+
+
+def _with_matrices(stamps: Iterator[IssuedStamp]) -> Iterator[tuple[IssuedStamp, QrMatrix]]:
+    for stamp in stamps:
+        yield stamp, encode(stamp.url)

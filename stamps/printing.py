@@ -1,0 +1,130 @@
+"""Issue a batch and write its print file: the one workflow the CLI, the demo
+and the console share.
+
+It spans two short transactions on purpose (see :mod:`.issuance`): the batch
+row is committed as ``issuing`` before the long write, and marked ``issued``
+only once the file is complete under its final name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocop.keys import active_key, resolve_org
+from ocop.keys.keystore import Keystore
+from ocop.trace.db import Database, utcnow, vietnam_today
+from ocop.trace.queries import find_lot, latest_ocop_certificate
+
+from .errors import UsageProblem
+from .issuance import finish_batch, generate_stamps, open_batch
+from .outputs import LabelText, OutputKind, Progress, write_output
+from .pin import PinSecret
+from .render.labels import LabelLayout
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJob:
+    lot_code: str
+    count: int
+    out: Path
+    pin_secret: PinSecret | None = None
+    org_id: int | None = None
+    layout: LabelLayout | None = None
+    svg: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedBatch:
+    batch: int
+    count: int
+    kid: str
+    out: Path
+    pin: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "batch": self.batch,
+            "count": self.count,
+            "kid": self.kid,
+            "out": str(self.out),
+            "pin": self.pin,
+        }
+
+
+def issue_and_write(
+    database: Database,
+    keystore: Keystore,
+    job: PrintJob,
+    *,
+    base_url: str,
+    actor: str,
+    on_stamp: Progress | None = None,
+) -> IssuedBatch:
+    OutputKind.for_path(job.out)
+    if not job.out.parent.is_dir():
+        raise UsageProblem(f"cannot write {job.out}: folder {job.out.parent} does not exist")
+    today = vietnam_today()
+    with database.transaction() as session:
+        key = active_key(session, resolve_org(session, job.org_id))
+        # Unlock before writing anything: a wrong passphrase leaves no batch behind.
+        signer = keystore.load(key.kid)
+        lot = find_lot(session, job.lot_code)
+        batch = open_batch(
+            session,
+            lot,
+            key,
+            count=job.count,
+            pin=job.pin_secret is not None,
+            actor=actor,
+            today=today,
+        )
+        assert lot.product is not None
+        cert = latest_ocop_certificate(session, lot.product, today)
+        text = LabelText(title=lot.product.label_name, stars=(cert.stars or 0) if cert else 0)
+        batch_id, kid = batch.id, key.kid
+    stamps = generate_stamps(
+        signer, batch_id, job.count, base_url=base_url, pin_secret=job.pin_secret
+    )
+    try:
+        write_output(job.out, stamps, text=text, layout=job.layout, svg=job.svg, on_stamp=on_stamp)
+    except BaseException:
+        with database.transaction() as session:
+            finish_batch(session, batch_id, ok=False, now=utcnow())
+        raise
+    with database.transaction() as session:
+        finish_batch(session, batch_id, ok=True, now=utcnow())
+    return IssuedBatch(batch_id, job.count, kid, job.out, job.pin_secret is not None)
+
+
+def rewrite_output(
+    database: Database,
+    keystore: Keystore,
+    batch_id: int,
+    out: Path,
+    *,
+    base_url: str,
+    pin_secret: PinSecret | None,
+    layout: LabelLayout | None = None,
+) -> Path:
+    """Write an issued batch's print file again: the stamps are the same every time."""
+    from .models import BatchStatus, StampBatch
+
+    with database.transaction() as session:
+        batch = session.get(StampBatch, batch_id)
+        if batch is None or batch.status is not BatchStatus.ISSUED:
+            raise UsageProblem(f"batch {batch_id} is not an issued batch")
+        signer = keystore.load(batch.key.kid)
+        product = batch.lot.product
+        assert product is not None
+        cert = latest_ocop_certificate(session, product, vietnam_today())
+        text = LabelText(title=product.label_name, stars=(cert.stars or 0) if cert else 0)
+        count, with_pin = batch.count, batch.pin
+    stamps = generate_stamps(
+        signer, batch_id, count, base_url=base_url, pin_secret=pin_secret if with_pin else None
+    )
+    write_output(out, stamps, text=text, layout=layout)
+    return out
+
+
+__all__ = ["IssuedBatch", "PrintJob", "issue_and_write", "rewrite_output"]

@@ -1,0 +1,471 @@
+"""PDF label sheets, written as a stream in constant memory.
+
+Why a hand-written writer: reportlab and fpdf2 both hold the whole document in
+memory until it is saved (every page's content, or every object), and a batch can
+be a million stamps. This writer sends each page's objects to the file as soon
+as the page is full and keeps only each object's byte offset, for the
+cross-reference table written at the end (8 bytes an object, two objects a page).
+
+Codes are 1-bit inline image masks, one sample a module, /Interpolate false: the
+renderer paints each module as a hard-edged square at any resolution, and it costs
+about 300 bytes and 15 µs a code. Vector rectangles (one `re` per dark run) decode
+just as well but take ~450 runs a code: 20x the content and 8x the time in
+formatting and compression. See bench/label_pdf.py.
+
+Text is real text, searchable and copyable: DejaVu Sans embedded as a Type 0 /
+CIDFontType2 font, Identity-H. Character ids are handed out in the order the text
+first uses them, and the font is subset and written after the last page, so it
+holds exactly the glyphs printed whatever the labels say, without reading ahead.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import zlib
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from fontTools.subset import Options, Subsetter
+from fontTools.ttLib import TTFont
+
+from ocop.stamps.qr import QrMatrix, QrTooLarge
+from ocop.stamps.render.labels import (
+    LINE_MM,
+    PADDING_MM,
+    QUIET_MODULES,
+    TEXT_PT,
+    Label,
+    LabelLayout,
+)
+
+PT_PER_MM = 72 / 25.4
+FONT_PATH = Path(__file__).resolve().parent.parent / "fonts" / "DejaVuSans.ttf"
+FONT_NAME = "DejaVuSans"
+ELLIPSIS = "…"
+STAR = "★"
+
+_SMALLEST_PT = 4.5
+_STARS_PT = 9.0
+_PIN_PT = 10.0
+_PIN_LABEL_PT = 4.5
+_GUIDE_GREY = 0.75  # cut guides and the PIN box: visible, never mistaken for the code
+_LINE_WIDTH_PT = 0.25
+_ZLIB_LEVEL = 1  # the content is mostly hex image data: level 6 saves 8% for 20% more time
+_XREF_CHUNK = 4096
+_CACHE_SIZE = 256  # fitted and encoded strings: titles repeat, serials do not
+
+
+def write_label_pdf(
+    fp: BinaryIO,
+    labels: Iterable[Label],
+    layout: LabelLayout,
+    *,
+    on_label: Callable[[], None] | None = None,
+) -> int:
+    """Write `labels` as sheets to `fp`, one page at a time; return how many were written."""
+    pdf = _PdfFile(fp)
+    catalog, pages, font = pdf.reserve(), pdf.reserve(), pdf.reserve()
+    pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages, catalog)
+    glyphs = _Glyphs(_font_metrics())
+    painter = _LabelPainter(layout, glyphs)
+    page_refs = array("Q")
+    count = 0
+    for page in _pages(labels, layout.per_page):
+        content = painter.page(page, on_label)
+        page_refs.append(_write_page(pdf, content, layout, pages, font))
+        count += len(page)
+    if not page_refs:
+        page_refs.append(_write_page(pdf, b"", layout, pages, font))
+    _write_page_tree(pdf, pages, page_refs)
+    _write_font(pdf, font, glyphs)
+    info = pdf.add(b"<< /Producer (ocop-trace) /Title (OCOP stamps) >>")
+    pdf.close(catalog, info)
+    return count
+
+
+def _pages(labels: Iterable[Label], per_page: int) -> Iterator[list[Label]]:
+    page: list[Label] = []
+    for label in labels:
+        page.append(label)
+        if len(page) == per_page:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+# -- the file ---------------------------------------------------------------------------
+
+
+class _PdfFile:
+    """Numbered objects written straight to `fp`; only their offsets are kept."""
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+        self._offsets = array("q")
+        self._position = 0
+        self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    def reserve(self) -> int:
+        self._offsets.append(-1)
+        return len(self._offsets)
+
+    def add(self, body: bytes, number: int | None = None) -> int:
+        number = number or self.reserve()
+        self._offsets[number - 1] = self._position
+        self._write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+        return number
+
+    def add_stream(self, entries: bytes, data: bytes, number: int | None = None) -> int:
+        packed = zlib.compress(data, _ZLIB_LEVEL)
+        head = b"<< %s /Length %d /Filter /FlateDecode >>\nstream\n" % (entries, len(packed))
+        return self.add(head + packed + b"\nendstream", number)
+
+    def close(self, root: int, info: int) -> None:
+        if -1 in self._offsets:
+            raise RuntimeError("a reserved PDF object was never written")
+        start = self._position
+        self._write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(self._offsets) + 1))
+        for first in range(0, len(self._offsets), _XREF_CHUNK):
+            chunk = self._offsets[first : first + _XREF_CHUNK]
+            self._write(b"".join(b"%010d 00000 n \n" % offset for offset in chunk))
+        trailer = b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+        self._write(trailer % (len(self._offsets) + 1, root, info, start))
+
+    def _write(self, data: bytes) -> None:
+        self._fp.write(data)
+        self._position += len(data)
+
+
+def _write_page(pdf: _PdfFile, content: bytes, layout: LabelLayout, pages: int, font: int) -> int:
+    stream = pdf.add_stream(b"", content)
+    width, height = layout.page_width_mm * PT_PER_MM, layout.page_height_mm * PT_PER_MM
+    return pdf.add(
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.2f %.2f] "
+        b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
+        % (pages, width, height, font, stream)
+    )
+
+
+def _write_page_tree(pdf: _PdfFile, pages: int, page_refs: array) -> None:
+    kids = b" ".join(b"%d 0 R" % ref for ref in page_refs)
+    pdf.add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(page_refs)), pages)
+
+
+# -- drawing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """How a line of text is set: its size in points, the width it may take, and
+    what happens when it is wider: shrink only, or shrink then cut with "…"."""
+
+    size: float
+    room: float
+    truncate: bool = False
+    centred: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Geometry:
+    """Where things go on a label, in points from the label's top-left corner."""
+
+    box: float  # the code's square, quiet zone included
+    module: float
+    largest: int  # modules a side of the largest symbol the layout allows
+    serial_y: float
+    title_y: float
+    side_x: float
+    side_width: float
+
+    @property
+    def code_top(self) -> float:
+        return PADDING_MM * PT_PER_MM + QUIET_MODULES * self.module
+
+    @property
+    def code_bottom(self) -> float:
+        return self.code_top + self.largest * self.module
+
+
+def _geometry(layout: LabelLayout) -> _Geometry:
+    box = layout.qr_box_mm
+    side_x = PADDING_MM + box
+    return _Geometry(
+        box=box * PT_PER_MM,
+        module=layout.module_mm * PT_PER_MM,
+        largest=17 + 4 * layout.max_version,
+        serial_y=(PADDING_MM + box + 0.75 * LINE_MM) * PT_PER_MM,
+        title_y=(PADDING_MM + box + 1.75 * LINE_MM) * PT_PER_MM,
+        side_x=side_x * PT_PER_MM,
+        side_width=(layout.label_width_mm - PADDING_MM - side_x) * PT_PER_MM,
+    )
+
+
+class _LabelPainter:
+    """Content-stream operators for each label of a page."""
+
+    def __init__(self, layout: LabelLayout, glyphs: _Glyphs) -> None:
+        self.glyphs = glyphs
+        self.width = layout.label_width_mm * PT_PER_MM
+        self.height = layout.label_height_mm * PT_PER_MM
+        self.page_height = layout.page_height_mm * PT_PER_MM
+        self.origins = [_pt(layout.label_origin(slot)) for slot in range(layout.per_page)]
+        self.at = at = _geometry(layout)
+        self.serial_style = _Style(TEXT_PT, at.box)
+        self.title_style = _Style(TEXT_PT, self.width - 2 * PADDING_MM * PT_PER_MM, True)
+        self.stars_style = _Style(_STARS_PT, at.side_width)
+        self.pin_label_style = _Style(_PIN_LABEL_PT, at.side_width, centred=False)
+        self._fitted: dict[tuple[str, _Style], tuple[str, float, float]] = {}
+
+    def page(self, labels: list[Label], on_label: Callable[[], None] | None) -> bytes:
+        parts = [f"0 g {_GUIDE_GREY} G {_LINE_WIDTH_PT} w\n", self._guides(len(labels))]
+        for (x, y), label in zip(self.origins, labels, strict=False):
+            parts.append(self.label(label, x, self.page_height - y))
+            if on_label is not None:
+                on_label()
+        return "".join(parts).encode("ascii")
+
+    def _guides(self, count: int) -> str:
+        size = f"{self.width:.2f} {self.height:.2f}"
+        bottoms = ((x, self.page_height - y - self.height) for x, y in self.origins[:count])
+        return " ".join(f"{x:.2f} {y:.2f} {size} re" for x, y in bottoms) + " S\n"
+
+    def label(self, label: Label, left: float, top: float) -> str:
+        """Operators for one label whose top-left corner is at (`left`, `top`) on the page."""
+        at = self.at
+        parts = [
+            self._code(label.matrix, left, top),
+            self.text(label.serial, left + at.box / 2, top - at.serial_y, self.serial_style),
+            self.text(label.title, left + self.width / 2, top - at.title_y, self.title_style),
+        ]
+        if label.stars:
+            parts.append(self._stars(label.stars, left, top))
+        if label.pin:
+            parts.append(self._pin(label.pin, left, top))
+        return "".join(parts)
+
+    def _code(self, matrix: QrMatrix, left: float, top: float) -> str:
+        if matrix.size > self.at.largest:
+            raise QrTooLarge(
+                f"a version {matrix.version} code does not fit labels laid out for version "
+                f"{(self.at.largest - 17) // 4} at most"
+            )
+        n = matrix.size
+        side = n * self.at.module
+        inset = (self.at.box - side) / 2 + PADDING_MM * PT_PER_MM
+        return (
+            f"q {side:.3f} 0 0 {side:.3f} {left + inset:.3f} {top - inset - side:.3f} cm "
+            # Image mask, 1 = paint (/D [1 0]); hex so no binary byte can look like "EI".
+            f"BI /W {n} /H {n} /IM true /D [1 0] /I false /F /AHx "
+            f"ID {matrix.packed_rows().hex()}> EI Q\n"
+        )
+
+    def _stars(self, stars: int, left: float, top: float) -> str:
+        at = self.at
+        baseline = top - at.code_top - 0.75 * _STARS_PT
+        centre = left + at.side_x + at.side_width / 2
+        return self.text(STAR * stars, centre, baseline, self.stars_style)
+
+    def _pin(self, pin: str, left: float, top: float) -> str:
+        """The PIN in a box of its own, which the scratch-off layer will cover."""
+        at = self.at
+        box_top, box_bottom = top - at.code_top - 1.25 * _STARS_PT, top - at.code_bottom
+        x, width = left + at.side_x + 1, at.side_width - 1
+        label_y = box_top - 1.2 * _PIN_LABEL_PT
+        lines = pin.split()
+        step = (label_y - box_bottom) / (len(lines) + 0.5)
+        style = _Style(min(_PIN_PT, step / 1.1), width - 3)
+        parts = [
+            f"{x:.2f} {box_bottom:.2f} {width:.2f} {box_top - box_bottom:.2f} re S\n",
+            self.text("PIN:", x + 1.5, label_y, self.pin_label_style),
+        ]
+        for row, line in enumerate(lines, 1):
+            parts.append(self.text(line, x + width / 2, label_y - row * step, style))
+        return "".join(parts)
+
+    def text(self, text: str, x: float, baseline: float, style: _Style) -> str:
+        """One line of text starting at `x`, or centred on it."""
+        fitted = self._fitted.get((text, style))
+        if fitted is None:
+            if len(self._fitted) >= _CACHE_SIZE:
+                self._fitted.clear()
+            fitted = self._fitted[text, style] = _fit(self.glyphs, text, style)
+        shown, size, width = fitted
+        if style.centred:
+            x -= width / 2
+        hexed = self.glyphs.hex(shown)
+        return f"BT /F1 {size:.2f} Tf 1 0 0 1 {x:.2f} {baseline:.2f} Tm <{hexed}> Tj ET\n"
+
+
+def _pt(point_mm: tuple[float, float]) -> tuple[float, float]:
+    return point_mm[0] * PT_PER_MM, point_mm[1] * PT_PER_MM
+
+
+def _fit(glyphs: _Glyphs, text: str, style: _Style) -> tuple[str, float, float]:
+    """Shrink `text` to fit the style's room; below the smallest size, cut it and add "…"
+    if the style allows. Returns the text shown, its size and its width, in points."""
+    text = glyphs.printable(text)
+    natural = glyphs.width(text, style.size)
+    if natural <= style.room:
+        return text, style.size, natural
+    shrunk = style.size * style.room / natural
+    if shrunk >= _SMALLEST_PT or not style.truncate:
+        return text, shrunk, style.room
+    while text and glyphs.width(text + ELLIPSIS, _SMALLEST_PT) > style.room:
+        text = text[:-1]
+    text = text.rstrip() + ELLIPSIS
+    return text, _SMALLEST_PT, glyphs.width(text, _SMALLEST_PT)
+
+
+# -- the font -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _FontMetrics:
+    cmap: dict[int, str]
+    advances: dict[str, int]
+    units_per_em: int
+    bbox: tuple[int, int, int, int]
+    ascent: int
+    descent: int
+    cap_height: int
+
+
+@functools.cache
+def _font_metrics() -> _FontMetrics:
+    font = TTFont(FONT_PATH, lazy=True)
+    head, hhea = font["head"], font["hhea"]
+    return _FontMetrics(
+        cmap=dict(font.getBestCmap()),
+        advances={name: advance for name, (advance, _) in font["hmtx"].metrics.items()},
+        units_per_em=head.unitsPerEm,
+        bbox=(head.xMin, head.yMin, head.xMax, head.yMax),
+        ascent=hhea.ascent,
+        descent=hhea.descent,
+        cap_height=getattr(font["OS/2"], "sCapHeight", 0) or font["glyf"]["H"].yMax,
+    )
+
+
+class _Glyphs:
+    """The characters a document prints, numbered (CIDs) in the order first used."""
+
+    def __init__(self, metrics: _FontMetrics) -> None:
+        self.metrics = metrics
+        self.cids: dict[str, int] = {}
+        self._hex: dict[str, str] = {}
+
+    def printable(self, text: str) -> str:
+        """`text` with characters the font lacks replaced by "?"."""
+        cmap = self.metrics.cmap
+        return "".join(ch if ord(ch) in cmap else "?" for ch in text)
+
+    def width(self, text: str, size: float) -> float:
+        """Width in points of printable `text` at `size` points."""
+        cmap, advances = self.metrics.cmap, self.metrics.advances
+        units = sum([advances[cmap[ord(ch)]] for ch in text])
+        return units * size / self.metrics.units_per_em
+
+    def hex(self, text: str) -> str:
+        hexed = self._hex.get(text)
+        if hexed is None:
+            if len(self._hex) >= _CACHE_SIZE:
+                self._hex.clear()
+            hexed = self._hex[text] = "".join([f"{self._cid(ch):04x}" for ch in text])
+        return hexed
+
+    def _cid(self, ch: str) -> int:
+        cid = self.cids.get(ch)
+        if cid is None:
+            cid = self.cids[ch] = len(self.cids) + 1  # CID 0 is .notdef
+        return cid
+
+
+def _write_font(pdf: _PdfFile, number: int, glyphs: _Glyphs) -> None:
+    metrics, chars = glyphs.metrics, list(glyphs.cids)  # in CID order, from 1
+    names = [metrics.cmap[ord(ch)] for ch in chars]
+    data, gids = _subset(names)
+    name = b"%s+%s" % (_subset_tag(chars), FONT_NAME.encode())
+    file_ref = pdf.add_stream(b"/Length1 %d" % len(data), data)
+    descriptor = pdf.add(_descriptor(metrics, name, file_ref))
+    gid_map = pdf.add_stream(b"", b"\0\0" + b"".join(gid.to_bytes(2, "big") for gid in gids))
+    cid_font = pdf.add(
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /%s "
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
+        b"/FontDescriptor %d 0 R /DW 1000 /W [1 [%s]] /CIDToGIDMap %d 0 R >>"
+        % (name, descriptor, _widths(metrics, names), gid_map)
+    )
+    to_unicode = pdf.add_stream(b"", _to_unicode(chars))
+    pdf.add(
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /%s /Encoding /Identity-H "
+        b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (name, cid_font, to_unicode),
+        number,
+    )
+
+
+def _subset(names: list[str]) -> tuple[bytes, list[int]]:
+    """The font cut down to `names` (and what they are built from): its bytes, and the
+    glyph id each name got."""
+    options = Options()
+    options.hinting = False
+    options.layout_features = []
+    options.notdef_outline = True
+    font = TTFont(FONT_PATH)
+    for table in ("GSUB", "GPOS", "GDEF", "kern", "FFTM"):  # unused: text is never shaped
+        if table in font:
+            del font[table]
+    subsetter = Subsetter(options)
+    subsetter.populate(glyphs=names)
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    order = {glyph: gid for gid, glyph in enumerate(font.getGlyphOrder())}
+    return out.getvalue(), [order[name] for name in names]
+
+
+def _subset_tag(chars: list[str]) -> bytes:
+    digest = hashlib.sha256("".join(chars).encode()).digest()
+    return bytes(65 + byte % 26 for byte in digest[:6])
+
+
+def _descriptor(metrics: _FontMetrics, name: bytes, file_ref: int) -> bytes:
+    scale = 1000 / metrics.units_per_em
+    bbox = b" ".join(b"%d" % round(v * scale) for v in metrics.bbox)
+    return (
+        b"<< /Type /FontDescriptor /FontName /%s /Flags 4 /FontBBox [%s] /ItalicAngle 0 "
+        b"/Ascent %d /Descent %d /CapHeight %d /StemV 80 /FontFile2 %d 0 R >>"
+        % (
+            name,
+            bbox,
+            round(metrics.ascent * scale),
+            round(metrics.descent * scale),
+            round(metrics.cap_height * scale),
+            file_ref,
+        )
+    )
+
+
+def _widths(metrics: _FontMetrics, names: list[str]) -> bytes:
+    scale = 1000 / metrics.units_per_em
+    return b" ".join(b"%d" % round(metrics.advances[name] * scale) for name in names)
+
+
+def _to_unicode(chars: list[str]) -> bytes:
+    """A CMap from each CID back to its character, so text can be searched and copied."""
+    entries = [f"<{cid:04x}> <{ch.encode('utf-16-be').hex()}>" for cid, ch in enumerate(chars, 1)]
+    blocks = [
+        f"{len(block)} beginbfchar\n" + "\n".join(block) + "\nendbfchar\n"
+        for block in (entries[i : i + 100] for i in range(0, len(entries), 100))
+    ]
+    return (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <ffff>\nendcodespacerange\n"
+        + "".join(blocks)
+        + "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    ).encode("ascii")

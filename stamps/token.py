@@ -1,0 +1,159 @@
+"""The stamp token, version 1, exactly as STAMP-FORMAT.md lays it out.
+
+81 bytes: version, kid prefix, batch, index, then an Ed25519 signature over a
+domain separator and the first 17 bytes; written as 130 characters of
+upper-case base32 so the whole URL stays in the QR alphanumeric alphabet.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from dataclasses import dataclass
+from typing import ClassVar
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ocop.keys.jwk import KID_PREFIX_LENGTH, kid_prefix
+from ocop.keys.signer import Signer
+
+from .errors import MalformedToken
+
+# A signature made for anything else (a trust list, another version) can never
+# pass as a stamp, because nothing else signs bytes starting with this.
+DOMAIN = b"OCOP-STAMP-V1"
+VERSION = 1
+TOKEN_LENGTH = 130
+SIGNATURE_LENGTH = 64
+_HEADER = struct.Struct(">B8sII")
+_RAW_LENGTH = _HEADER.size + SIGNATURE_LENGTH
+UINT32_MAX = 2**32 - 1
+# ASCII only, spelled out: str.upper() and re.IGNORECASE both map a few
+# non-ASCII letters (dotless ı, long ſ, Kelvin K) onto base32 letters.
+_BASE32 = re.compile(r"[A-Za-z2-7]+")
+_PATH_MARKERS = ("/V/", "/v/")
+
+
+@dataclass(frozen=True, slots=True)
+class StampToken:
+    """A well-formed version 1 token; whether its signature holds is :meth:`verify`'s call."""
+
+    kid_prefix: bytes
+    batch: int
+    index: int
+    signature: bytes
+    version: ClassVar[int] = VERSION
+
+    def __post_init__(self) -> None:
+        _header(self.kid_prefix, self.batch, self.index)
+        if not isinstance(self.signature, bytes) or len(self.signature) != SIGNATURE_LENGTH:
+            raise ValueError(f"a signature is {SIGNATURE_LENGTH} bytes")
+
+    @classmethod
+    def issue(cls, signer: Signer, batch: int, index: int) -> StampToken:
+        """Stamp ``index`` (0-based) of ``batch``, signed by ``signer``.
+
+        Deterministic: the same key, batch and index give the same token, which
+        is why stamps need not be stored.
+        """
+        prefix = kid_prefix(signer.kid)
+        return cls(prefix, batch, index, signer.sign(DOMAIN + _header(prefix, batch, index)))
+
+    @classmethod
+    def parse(cls, text: str) -> StampToken:
+        """The token in a scanned QR text, a URL, or a typed code (STAMP-FORMAT.md step 1).
+
+        Raises :class:`MalformedToken` for anything else, and nothing else for
+        any ``str``. The host of a URL is not checked: the signature decides,
+        and a copy on another site is a question for the online verifier.
+        Percent-escapes are not decoded; a real token never needs them.
+        """
+        raw = _decode(_find_token(text))
+        version, prefix, batch, index = _HEADER.unpack_from(raw)
+        if version != VERSION:
+            raise MalformedToken(f"unsupported version {version}")
+        return cls(prefix, batch, index, raw[_HEADER.size :])
+
+    @property
+    def signed_bytes(self) -> bytes:
+        """Bytes 0 to 16: version, kid prefix, batch, index."""
+        return _header(self.kid_prefix, self.batch, self.index)
+
+    @property
+    def signing_input(self) -> bytes:
+        return DOMAIN + self.signed_bytes
+
+    def to_bytes(self) -> bytes:
+        return self.signed_bytes + self.signature
+
+    def encode(self) -> str:
+        """Upper-case base32 without padding: 130 characters."""
+        return base64.b32encode(self.to_bytes()).rstrip(b"=").decode("ascii")
+
+    def verify(self, public_key: Ed25519PublicKey) -> bool:
+        """Whether ``public_key`` made this signature; never raises for a wrong one."""
+        try:
+            public_key.verify(self.signature, self.signing_input)
+        except InvalidSignature:
+            return False
+        return True
+
+    def qr_text(self, base_url: str) -> str:
+        return qr_text(base_url, self)
+
+    def __str__(self) -> str:
+        return self.encode()
+
+
+def qr_text(base_url: str, token: StampToken) -> str:
+    """``{BASE}/V/{token}`` with BASE upper-cased.
+
+    Upper case keeps the whole URL in the QR alphanumeric mode (5.5 bits a
+    character instead of 8); scheme and host are case-insensitive anyway.
+    """
+    base = base_url.removesuffix("/").upper()
+    return f"{base}/V/{token.encode()}"
+
+
+def _header(prefix: bytes, batch: int, index: int) -> bytes:
+    if not isinstance(prefix, bytes) or len(prefix) != KID_PREFIX_LENGTH:
+        raise ValueError(f"a kid prefix is {KID_PREFIX_LENGTH} bytes")
+    require_uint32("batch", batch)
+    require_uint32("index", index)
+    return _HEADER.pack(VERSION, prefix, batch, index)
+
+
+def require_uint32(name: str, value: int) -> None:
+    """Batch and stamp numbers are 4 bytes in the token; raises ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= UINT32_MAX:
+        raise ValueError(f"{name} must be a whole number from 0 to {UINT32_MAX}")
+
+
+def _find_token(text: str) -> str:
+    if not isinstance(text, str):
+        raise MalformedToken("expected text")
+    if "/" in text:
+        start = max(text.rfind(marker) for marker in _PATH_MARKERS)
+        if start < 0:
+            raise MalformedToken("a link, but not to /V/<code>")
+        # A query or fragment after the path is the scanner's or a tracker's, not ours.
+        text = text[start + len("/V/") :].partition("?")[0].partition("#")[0]
+    return text.strip()
+
+
+def _decode(token: str) -> bytes:
+    if not token:
+        raise MalformedToken("empty")
+    if len(token) != TOKEN_LENGTH:
+        raise MalformedToken(f"{len(token)} characters where a code has {TOKEN_LENGTH}")
+    if not _BASE32.fullmatch(token):
+        raise MalformedToken("characters outside base32 (A-Z, 2-7)")
+    token = token.upper()
+    raw = base64.b32decode(token + "=" * (-len(token) % 8))
+    # 130 characters carry 650 bits for 648: two spellings would decode alike
+    # unless the spare bits must be zero.
+    if len(raw) != _RAW_LENGTH or base64.b32encode(raw).rstrip(b"=").decode("ascii") != token:
+        raise MalformedToken("not the canonical base32 of a code")
+    return raw

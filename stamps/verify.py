@@ -1,0 +1,233 @@
+"""The online verdict: the offline signature check, then what only the server knows.
+
+Each rule is one small check; :func:`verify` runs them in order and the most
+severe finding decides. Only the signature checks can make a stamp pass, and a
+verdict with no finding at all is never produced: the signature check either
+fails or records that it passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from ocop.keys.registry import DatabaseKeySource
+from ocop.keys.trustlist import TrustedKey
+from ocop.trace.db import vietnam_today
+from ocop.trace.models import Certification, Lot
+from ocop.trace.queries import latest_ocop_certificate
+
+from .errors import MalformedToken
+from .models import BatchStatus, StampBatch
+from .offline import Finding, Reason, SignedStamp, VerdictStatus, authenticate, key_not_revoked
+from .scans import ScanSummary, record_scan, scan_summary
+from .serial import Serial
+from .token import StampToken
+
+# Most severe first: the verdict is the most severe status any check found.
+_SEVERITY = (
+    VerdictStatus.INVALID,
+    VerdictStatus.REVOKED,
+    VerdictStatus.RECALLED,
+    VerdictStatus.SUSPECT,
+    VerdictStatus.GENUINE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: VerdictStatus
+    reasons: tuple[Reason, ...]
+    token: StampToken | None = None
+    key: TrustedKey | None = None
+    batch: StampBatch | None = None
+    certificate: Certification | None = None
+    scans: ScanSummary | None = None
+
+    @property
+    def serial(self) -> Serial | None:
+        return Serial(self.token.batch, self.token.index) if self.token else None
+
+    @property
+    def lot(self) -> Lot | None:
+        return self.batch.lot if self.batch else None
+
+    @property
+    def known(self) -> bool:
+        """A genuine signature on a batch we issued: the details may be shown."""
+        return self.batch is not None and self.status is not VerdictStatus.INVALID
+
+
+@dataclass(frozen=True, slots=True)
+class ScanContext:
+    """Who is scanning, when the scan should be counted (a person, not a bot)."""
+
+    device: str | None
+    place: str | None = None
+
+
+@dataclass(slots=True)
+class _Context:
+    session: Session
+    stamp: SignedStamp
+    today: dt.date
+    device_threshold: int
+    batch: StampBatch | None = None
+    certificate: Certification | None = None
+    scans: ScanSummary | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+Check = Callable[[_Context], Sequence[Finding]]
+
+
+def _key_not_revoked(ctx: _Context) -> Sequence[Finding]:
+    finding = key_not_revoked(ctx.stamp)
+    return [finding] if finding else []
+
+
+def _batch_known(ctx: _Context) -> Sequence[Finding]:
+    token, key, batch = ctx.stamp.token, ctx.stamp.key, ctx.batch
+    if (
+        batch is None
+        or batch.key.kid != key.kid
+        or token.index >= batch.count
+        or batch.status not in (BatchStatus.ISSUED, BatchStatus.VOIDED)
+    ):
+        ctx.batch = None
+        return [Finding(VerdictStatus.INVALID, Reason.UNKNOWN_BATCH)]
+    if batch.status is BatchStatus.VOIDED:
+        return [Finding(VerdictStatus.REVOKED, Reason.BATCH_VOIDED)]
+    return []
+
+
+def _lot_not_recalled(ctx: _Context) -> Sequence[Finding]:
+    assert ctx.batch is not None
+    if ctx.batch.lot.recalls:
+        return [Finding(VerdictStatus.RECALLED, Reason.LOT_RECALLED)]
+    return []
+
+
+def _certificate_valid(ctx: _Context) -> Sequence[Finding]:
+    # The stamp stays genuine when a certificate lapses: the lot was certified
+    # when it was stamped. The page stops showing the OCOP mark and says why.
+    assert ctx.batch is not None
+    product = ctx.batch.lot.product
+    cert = latest_ocop_certificate(ctx.session, product, ctx.today) if product else None
+    ctx.certificate = cert
+    if cert is None:
+        return [Finding(VerdictStatus.GENUINE, Reason.NO_VALID_CERTIFICATE)]
+    status = cert.status_on(ctx.today)
+    if status.value == "valid":
+        return []
+    reason = Reason.CERTIFICATE_REVOKED if status.value == "revoked" else Reason.CERTIFICATE_EXPIRED
+    return [Finding(VerdictStatus.GENUINE, reason)]
+
+
+def _before_best_before(ctx: _Context) -> Sequence[Finding]:
+    assert ctx.batch is not None
+    best_before = ctx.batch.lot.best_before
+    if best_before is not None and best_before < ctx.today:
+        return [Finding(VerdictStatus.GENUINE, Reason.PAST_BEST_BEFORE)]
+    return []
+
+
+def _scan_pattern_plausible(ctx: _Context) -> Sequence[Finding]:
+    scans = ctx.scans
+    if scans is None:
+        return []
+    found = []
+    if scans.devices > ctx.device_threshold:
+        found.append(Finding(VerdictStatus.SUSPECT, Reason.SCAN_LIMIT_EXCEEDED))
+    if scans.pin_claims > 1:
+        found.append(Finding(VerdictStatus.SUSPECT, Reason.PIN_CLAIMED_TWICE))
+    return found
+
+
+BATCH_CHECKS: tuple[Check, ...] = (
+    _lot_not_recalled,
+    _certificate_valid,
+    _before_best_before,
+)
+
+
+def _decide(findings: Sequence[Finding]) -> VerdictStatus:
+    if not findings:
+        raise AssertionError("a verdict needs at least one finding")
+    return min((f.status for f in findings), key=_SEVERITY.index)
+
+
+def _reasons(findings: Sequence[Finding]) -> tuple[Reason, ...]:
+    return tuple(dict.fromkeys(f.reason for f in findings))
+
+
+class Verifier:
+    """Verifies stamps against this server's records; one per request or command.
+
+    Keys and batches are cached for its lifetime, so a bulk check of a
+    thousand codes from one delivery costs a handful of queries.
+    """
+
+    def __init__(self, session: Session, *, device_threshold: int = 10) -> None:
+        self.session = session
+        self.device_threshold = device_threshold
+        self._keys = DatabaseKeySource(session)
+        self._batches: dict[int, StampBatch | None] = {}
+
+    def _batch(self, number: int) -> StampBatch | None:
+        if number not in self._batches:
+            self._batches[number] = self.session.get(StampBatch, number)
+        return self._batches[number]
+
+    def verify(
+        self,
+        text: str,
+        *,
+        now: dt.datetime,
+        scan: ScanContext | None = None,
+    ) -> Verdict:
+        """The verdict for ``text``; counts the scan when ``scan`` is given."""
+        try:
+            token = StampToken.parse(text)
+        except MalformedToken:
+            return Verdict(VerdictStatus.INVALID, (Reason.MALFORMED,))
+        outcome = authenticate(token, self._keys)
+        if isinstance(outcome, Finding):
+            return Verdict(outcome.status, (outcome.reason,), token=token)
+        ctx = _Context(
+            self.session,
+            outcome,
+            today=vietnam_today(now),
+            device_threshold=self.device_threshold,
+            batch=self._batch(token.batch),
+        )
+        ctx.findings.append(Finding(VerdictStatus.GENUINE, Reason.SIGNATURE_VALID))
+        for check in (_key_not_revoked, _batch_known):
+            ctx.findings.extend(check(ctx))
+        if ctx.batch is not None and _decide(ctx.findings) is not VerdictStatus.INVALID:
+            for check in BATCH_CHECKS:
+                ctx.findings.extend(check(ctx))
+            ctx.scans = self._scans(ctx, now, scan)
+            ctx.findings.extend(_scan_pattern_plausible(ctx))
+        return Verdict(
+            status=_decide(ctx.findings),
+            reasons=_reasons([f for f in ctx.findings if f.reason is not Reason.SIGNATURE_VALID]),
+            token=token,
+            key=outcome.key,
+            batch=ctx.batch,
+            certificate=ctx.certificate,
+            scans=ctx.scans,
+        )
+
+    def _scans(
+        self, ctx: _Context, now: dt.datetime, scan: ScanContext | None
+    ) -> ScanSummary | None:
+        token = ctx.stamp.token
+        if scan is None:
+            return scan_summary(self.session, token.batch, token.index)
+        return record_scan(
+            self.session, token.batch, token.index, device=scan.device, now=now, place=scan.place
+        )

@@ -1,0 +1,75 @@
+"""The verify page in a real headless Chromium at phone size.
+
+Checks what a person would: the verdict is on the first screen, in its colour,
+and every request the page made (stylesheet, images) succeeded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from flask import request
+from PIL import Image
+from werkzeug.serving import make_server
+
+from tests.functional.test_verifier import demo  # noqa: F401 - fixture
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed"),
+]
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars", "--window-size=360,740",
+]
+GREEN = (0x15, 0x80, 0x3D)
+
+
+@pytest.fixture
+def server(app):
+    seen: list[tuple[str, int]] = []
+
+    @app.after_request
+    def _log(response):
+        seen.append((request.path, response.status_code))
+        return response
+
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", seen
+    httpd.shutdown()
+
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    profile = tmp_path / "profile"
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True, text=True, timeout=90, check=False,
+    )
+
+
+def test_verify_page_at_phone_size(server, demo, tmp_path):  # noqa: F811
+    base, seen = server
+    url = f"{base}/V/{demo[0].token.encode()}"
+    dom = _chromium(tmp_path, "--dump-dom", url)
+    assert "Tem chính hãng" in dom.stdout, dom.stderr[-2000:]
+    shot = tmp_path / "phone.png"
+    _chromium(tmp_path, f"--screenshot={shot}", url)
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (360, 740)
+    top = image.crop((0, 0, 360, 300))
+    green = sum(1 for pixel in top.getdata() if _near(pixel, GREEN))
+    assert green > 360 * 40, "the green verdict banner is not on the first screen"
+    assert seen and all(status < 400 for _path, status in seen), seen
+    assert any(path.endswith("site.css") for path, _ in seen)
+
+
+def _near(pixel: tuple[int, int, int], colour: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) < 12 for a, b in zip(pixel, colour, strict=True))

@@ -1,0 +1,183 @@
+"""``ocop stamps issue`` and ``ocop stamps verify``, end to end with real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import func, select
+
+from ocop.stamps import StampBatch
+from ocop.stamps.models import BatchStatus
+from ocop.web.cli import main
+
+
+@pytest.fixture
+def sample(runner):
+    result = runner.invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    lots = json.loads(runner.invoke(main, ["trace", "lots", "--json"]).output)
+    stampable = [lot["code"] for lot in lots if lot["stampable"]]
+    not_stampable = [lot["code"] for lot in lots if not lot["stampable"] and lot.get("product")]
+    return stampable[0], not_stampable
+
+
+def _batches(app) -> list[tuple[int, str]]:
+    with app.extensions["ocop.db"].transaction() as session:
+        return [(b.id, b.status.value) for b in session.scalars(select(StampBatch))]
+
+
+def _issue(runner, *args):
+    return runner.invoke(main, ["stamps", "issue", *args])
+
+
+def test_csv_issue_and_every_row_verifies(runner, sample, tmp_path, app):
+    lot, _ = sample
+    out = tmp_path / "print.csv"
+    result = _issue(runner, "--lot", lot, "--count", "25", "--out", str(out), "--pin", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["count"] == 25 and info["out"] == str(out) and info["kid"]
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert list(rows[0]) == ["serial", "url", "token", "pin"]
+    assert len(rows) == 25 and len({r["token"] for r in rows}) == 25
+    assert all(r["url"].endswith("/V/" + r["token"]) and r["url"].isupper() for r in rows)
+    for row in (rows[0], rows[-1]):
+        check = runner.invoke(main, ["stamps", "verify", row["url"], "--json"])
+        assert check.exit_code == 0, check.output
+        assert json.loads(check.output)["serial"] == row["serial"]
+    assert (info["batch"], "issued") in _batches(app)
+
+
+def test_pdf_labels_decode_back_to_verifying_codes(runner, sample, tmp_path):
+    pdfium = pytest.importorskip("pypdfium2")
+    lot, _ = sample
+    out = tmp_path / "labels.pdf"
+    assert _issue(runner, "--lot", lot, "--count", "45", "--out", str(out)).exit_code == 0
+    document = pdfium.PdfDocument(str(out))
+    texts = []
+    for page in document:
+        image = page.render(scale=300 / 72).to_pil()
+        texts += [r.text for r in zxingcpp.read_barcodes(image)]
+    assert len(texts) == 45 and len(set(texts)) == 45
+    for text in texts[:3]:
+        assert runner.invoke(main, ["stamps", "verify", text]).exit_code == 0
+
+
+def test_zip_of_png_verifies_from_the_image(runner, sample, tmp_path):
+    lot, _ = sample
+    out = tmp_path / "codes.zip"
+    assert _issue(runner, "--lot", lot, "--count", "3", "--out", str(out)).exit_code == 0
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        assert len(names) == 3 and all(n.endswith(".png") for n in names)
+        png = tmp_path / names[0]
+        png.write_bytes(archive.read(names[0]))
+    result = runner.invoke(main, ["stamps", "verify", str(png), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "genuine"
+
+
+def test_offline_verify_against_the_trust_list(runner, sample, tmp_path):
+    lot, _ = sample
+    out = tmp_path / "a.csv"
+    _issue(runner, "--lot", lot, "--count", "1", "--out", str(out))
+    url = next(csv.DictReader(out.open()))["url"]
+    trust = tmp_path / "trust.json"
+    assert runner.invoke(main, ["keys", "trust-list", "--out", str(trust)]).exit_code == 0
+    result = runner.invoke(main, ["stamps", "verify", url, "--offline", "--trust", str(trust)])
+    assert result.exit_code == 0
+    assert "cannot tell a copy" in result.output
+    forged = url[:-2] + ("AA" if not url.endswith("AA") else "BB")
+    bad = runner.invoke(main, ["stamps", "verify", forged, "--offline", "--trust", str(trust)])
+    assert bad.exit_code == 1 and "INVALID" in bad.output
+
+
+@pytest.mark.parametrize("count", ["0", "-5", "abc", "1.5", "", "1000001", "9" * 40])
+def test_bad_counts_write_nothing(runner, sample, tmp_path, app, count):
+    lot, _ = sample
+    out = tmp_path / "x.csv"
+    before = _batches(app)
+    result = _issue(runner, "--lot", lot, "--count", count, "--out", str(out))
+    assert result.exit_code != 0
+    assert "count" in result.output and "Traceback" not in result.output
+    assert not out.exists() and _batches(app) == before
+
+
+def test_refusals_are_clear_and_write_nothing(runner, sample, tmp_path, app):
+    lot, not_stampable = sample
+    before = _batches(app)
+    cases = [
+        (["--lot", "NO-SUCH-LOT", "--count", "5", "--out", str(tmp_path / "a.csv")], "NO-SUCH-LOT"),
+        (["--lot", not_stampable[0], "--count", "5", "--out", str(tmp_path / "b.csv")],
+         "certificate"),
+        (["--lot", lot, "--count", "5", "--out", str(tmp_path / "nope" / "c.csv")],
+         "does not exist"),
+        (["--lot", lot, "--count", "5", "--out", str(tmp_path / "d.txt")], ".pdf"),
+    ]
+    for args, words in cases:
+        result = _issue(runner, *args)
+        assert result.exit_code != 0, args
+        assert words in result.output, result.output
+        assert "Traceback" not in result.output
+    assert _batches(app) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_failure_mid_write_leaves_no_file_and_no_issued_batch(runner, sample, tmp_path, app,
+                                                             monkeypatch):
+    from ocop.stamps import outputs
+
+    lot, _ = sample
+    real = outputs.write_csv
+
+    def explode(fp, rows, header):
+        for n, _row in enumerate(rows):
+            if n == 10:
+                raise OSError(28, "No space left on device")
+        return real(fp, rows, header)
+
+    monkeypatch.setattr(outputs, "write_csv", explode)
+    out = tmp_path / "half.csv"
+    result = _issue(runner, "--lot", lot, "--count", "50", "--out", str(out))
+    assert result.exit_code != 0
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert all(status != "issued" for _, status in _batches(app))
+
+
+def test_wrong_passphrase_refuses_before_any_batch(runner, sample, tmp_path, app, monkeypatch):
+    lot, _ = sample
+    monkeypatch.setenv("OCOP_KEY_PASSPHRASE", "this is not the passphrase")
+    result = _issue(runner, "--lot", lot, "--count", "5", "--out", str(tmp_path / "a.csv"))
+    assert result.exit_code != 0 and "passphrase" in result.output.lower()
+    with app.extensions["ocop.db"].transaction() as session:
+        assert session.scalar(select(func.count()).select_from(StampBatch)) == 1  # the demo's
+
+
+@pytest.mark.parametrize(
+    "code", ["", "x" * 5000, "HTTPS://EXAMPLE.COM/V/" + "A" * 130, "<script>", "/tmp"]
+)
+def test_verify_junk_is_invalid_not_a_traceback(runner, sample, code):
+    result = runner.invoke(main, ["stamps", "verify", code])
+    assert result.exit_code in (1, 2)
+    assert "Traceback" not in result.output
+
+
+def test_verify_image_without_code_is_a_usage_error(runner, sample, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    result = runner.invoke(main, ["stamps", "verify", str(blank)])
+    assert result.exit_code == 2 and "no QR code" in result.output
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG not really")
+    assert runner.invoke(main, ["stamps", "verify", str(junk)]).exit_code == 2
+
+
+def test_offline_without_trust_file_is_a_usage_error(runner, sample):
+    result = runner.invoke(main, ["stamps", "verify", "x", "--offline"])
+    assert result.exit_code == 2 and "--trust" in result.output
+
+

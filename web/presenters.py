@@ -1,0 +1,167 @@
+"""Verdicts and records turned into what the page and the API show.
+
+Circular 02/2024/TT-BKHCN lists what a traceability label must lead to:
+product name and image, producer and address, the stages with place and time,
+production and expiry dates, the trace code and serial, and the standards
+applied. :func:`stamp_details` gathers exactly that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ocop.stamps import Verdict, VerdictStatus
+from ocop.trace.genealogy import journey
+from ocop.trace.models import Address, Certification, Event, Lot, Organisation, Product
+from ocop.trace.queries import certificates_of
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def address_json(address: Address | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {
+        "text": str(address),
+        "province": address.province,
+        "effective_from": _date(address.effective_from),
+        "note": address.note,
+    }
+
+
+def organisation_json(org: Organisation) -> dict[str, Any]:
+    recorded, current = org.recorded_address, org.current_address
+    return {
+        "id": org.id,
+        "name": org.name,
+        "kind": org.kind.value,
+        "address": address_json(current),
+        "address_as_recorded": address_json(recorded) if recorded is not current else None,
+    }
+
+
+def certificate_json(cert: Certification, today: dt.date) -> dict[str, Any]:
+    return {
+        "id": cert.id,
+        "scheme": cert.scheme.value,
+        "number": cert.number,
+        "stars": cert.stars,
+        "score": float(cert.score) if cert.score is not None else None,
+        "level": cert.level.value if cert.level else None,
+        "issuing_body": cert.issuing_body,
+        "decision": cert.decision_number,
+        "decision_date": _date(cert.decision_date),
+        "legal_basis": cert.legal_basis,
+        "valid_from": _date(cert.valid_from),
+        "valid_until": _date(cert.valid_until),
+        "status": cert.status_on(today).value,
+        "status_reason": cert.status_reason,
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    local = event.event_time.astimezone(_zone(event.time_zone))
+    place = event.facility
+    return {
+        "time": local.isoformat(),
+        "biz_step": event.biz_step,
+        "type": event.type.value,
+        "place": place.name if place else None,
+        "place_kind": place.kind.value if place else None,
+        "organisation": event.organisation.name,
+        "lots": [
+            {"lot": link.lot.code, "role": link.role.value, "item": link.lot.description}
+            for link in event.lots
+        ],
+        "corrects": event.corrects.event_id if event.corrects else None,
+    }
+
+
+def _zone(offset: str) -> dt.timezone:
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = offset.lstrip("+-").split(":")
+    return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def lot_json(lot: Lot) -> dict[str, Any]:
+    return {
+        "code": lot.code,
+        "produced_on": _date(lot.produced_on),
+        "best_before": _date(lot.best_before),
+        "quantity": float(lot.quantity) if lot.quantity is not None else None,
+        "unit": lot.unit,
+        "facility": lot.facility.name if lot.facility else None,
+    }
+
+
+def product_json(product: Product) -> dict[str, Any]:
+    return {
+        "code": product.code,
+        "name": product.name,
+        "gtin": product.gtin,
+        "image": product.image,
+        "sector": product.sector,
+        "group": product.group,
+        "product_set": product.product_set,
+        "taxonomy_basis": product.taxonomy_basis,
+    }
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """The summary every API answer carries: status, reasons, serial, scans."""
+    out: dict[str, Any] = {
+        "status": verdict.status.value,
+        "reasons": [r.value for r in verdict.reasons],
+        "serial": str(verdict.serial) if verdict.serial else None,
+    }
+    if verdict.token is not None:
+        out["batch"] = verdict.token.batch
+        out["index"] = verdict.token.index
+    if verdict.key is not None:
+        out["issuer"] = {"kid": verdict.key.kid, "name": verdict.key.org_name}
+    if verdict.scans is not None:
+        out["scans"] = verdict.scans.to_json()
+    return out
+
+
+def stamp_details(session: Session, verdict: Verdict, today: dt.date) -> dict[str, Any]:
+    """Everything behind a known stamp, for the page and the single-code API."""
+    lot = verdict.lot
+    if lot is None or not verdict.known:
+        return {}
+    product = lot.product
+    assert product is not None
+    certificates = [certificate_json(c, today) for c in certificates_of(session, product)]
+    ocop = verdict.certificate
+    recall = lot.active_recall
+    batch = verdict.batch
+    assert batch is not None
+    return {
+        "product": product_json(product),
+        "producer": organisation_json(product.producer),
+        "lot": lot_json(lot),
+        "certificates": certificates,
+        # The OCOP mark may be shown only while the certificate is valid.
+        "ocop": certificate_json(ocop, today) if ocop and ocop.is_valid_on(today) else None,
+        "ocop_lapsed": certificate_json(ocop, today)
+        if ocop and not ocop.is_valid_on(today)
+        else None,
+        "recall": {"notice": recall.notice, "at": recall.recalled_at.isoformat()}
+        if recall
+        else None,
+        "batch": {
+            "number": batch.id,
+            "issued_at": batch.issued_at.isoformat() if batch.issued_at else None,
+            "void_reason": batch.void_reason,
+        },
+        "journey": [event_json(e) for e in journey(session, lot)],
+    }
+
+
+def is_ok(verdict: Verdict) -> bool:
+    return verdict.status is VerdictStatus.GENUINE

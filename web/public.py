@@ -1,0 +1,224 @@
+"""The public side: the verify page a phone opens, and the pages it links to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from sqlalchemy import select
+
+from ocop.stamps import (
+    FakeReport,
+    PinSecret,
+    StampToken,
+    Verdict,
+    Verifier,
+    claim_pin,
+)
+from ocop.stamps.errors import StampError
+from ocop.trace.db import VIETNAM, utcnow, vietnam_today
+from ocop.trace.models import Certification, Organisation, Product
+from ocop.trace.queries import certificates_of
+
+from .app import request_session
+from .config import Settings
+from .errors import wants_json
+from .presenters import (
+    certificate_json,
+    organisation_json,
+    product_json,
+    stamp_details,
+    verdict_json,
+)
+from .scanning import client_hash, scan_context, set_device_cookie
+
+bp = Blueprint("public", __name__)
+
+MAX_REPORT = 2000
+
+
+def _settings() -> Settings:
+    return current_app.config["OCOP"]
+
+
+def _verifier() -> Verifier:
+    return Verifier(request_session(), device_threshold=_settings().device_threshold)
+
+
+def _limiter_decorator(limit: str) -> Any:
+    from .site import limiter
+
+    return limiter.limit(limit, exempt_when=lambda: not current_app.config["RATELIMIT_ENABLED"])
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html")
+
+
+@bp.get("/check")
+def check() -> Response:
+    """The no-camera path: type or paste what is printed under the code."""
+    code = request.args.get("code", "").strip()
+    if not code:
+        return redirect(url_for("public.index"))
+    try:
+        token = StampToken.parse(code)
+    except StampError:
+        return Response(render_template("index.html", code=code, not_a_code=True), status=400)
+    return redirect(url_for("public.verify", token=token.encode()))
+
+
+@bp.get("/v/<path:token>")
+@bp.get("/V/<path:token>")
+def verify(token: str) -> Response:
+    now = utcnow()
+    session = request_session()
+    verdict = _verifier().verify(token, now=now, scan=scan_context())
+    session.commit()
+    details = stamp_details(session, verdict, vietnam_today(now))
+    if wants_json():
+        response = jsonify({**verdict_json(verdict), **details})
+    else:
+        response = Response(
+            render_template(
+                "verify.html",
+                v=verdict,
+                d=details,
+                token=_canonical(verdict),
+                threshold=_settings().device_threshold,
+            )
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return set_device_cookie(response)
+
+
+def _canonical(verdict: Verdict) -> str | None:
+    return verdict.token.encode() if verdict.token else None
+
+
+@bp.post("/v/<path:token>/pin")
+@_limiter_decorator("20/hour")
+def claim(token: str) -> Response:
+    now = utcnow()
+    session = request_session()
+    verdict = _verifier().verify(token, now=now)
+    batch = verdict.batch
+    pin = request.form.get("pin", "")[:40]
+    if batch is None or not batch.pin or verdict.token is None:
+        abort(404)
+    secret = PinSecret(_settings().resolved_pin_secret())
+    if not secret.matches(batch.id, verdict.token.index, pin):
+        outcome = "wrong"
+        status = 400
+    else:
+        claims = claim_pin(session, batch.id, verdict.token.index, now)
+        session.commit()
+        outcome = "first" if claims == 1 else "again"
+        status = 200
+    page = render_template("pin.html", outcome=outcome, token=verdict.token.encode())
+    return Response(page, status=status)
+
+
+@bp.post("/v/<path:token>/report")
+@_limiter_decorator("5/hour")
+def report(token: str) -> Response:
+    message = request.form.get("message", "").strip()
+    if not message or len(message) > MAX_REPORT:
+        page = render_template("report.html", ok=False, token=token[:200])
+        return Response(page, status=400)
+    session = request_session()
+    verdict = _verifier().verify(token, now=utcnow())
+    session.add(
+        FakeReport(
+            token=token[:200],
+            batch_id=verdict.batch.id if verdict.batch else None,
+            index=verdict.token.index if verdict.batch and verdict.token else None,
+            message=message,
+            contact=request.form.get("contact", "").strip()[:200] or None,
+            where_bought=request.form.get("where", "").strip()[:200] or None,
+            client_hash=client_hash(),
+        )
+    )
+    session.commit()
+    return Response(render_template("report.html", ok=True, token=_canonical(verdict)), status=201)
+
+
+@bp.get("/p/products/<code>")
+def product_page(code: str) -> Any:
+    session = request_session()
+    product = session.scalars(select(Product).where(Product.code == code[:40])).one_or_none()
+    if product is None:
+        abort(404)
+    today = vietnam_today()
+    certificates = [certificate_json(c, today) for c in certificates_of(session, product)]
+    data = {
+        "product": product_json(product),
+        "producer": organisation_json(product.producer),
+        "certificates": certificates,
+    }
+    if wants_json():
+        return jsonify(data)
+    return render_template("product.html", d=data)
+
+
+@bp.get("/p/producers/<int:org_id>")
+def producer_page(org_id: int) -> Any:
+    session = request_session()
+    org = session.get(Organisation, org_id) if org_id < 2**62 else None
+    if org is None:
+        abort(404)
+    products = session.scalars(
+        select(Product).where(Product.producer_id == org.id).order_by(Product.name)
+    ).all()
+    data = {"producer": organisation_json(org), "products": [product_json(p) for p in products]}
+    if wants_json():
+        return jsonify(data)
+    return render_template("producer.html", d=data)
+
+
+@bp.get("/p/certificates/<int:cert_id>")
+def certificate_page(cert_id: int) -> Any:
+    session = request_session()
+    cert = session.get(Certification, cert_id) if cert_id < 2**62 else None
+    if cert is None:
+        abort(404)
+    data = {
+        "certificate": certificate_json(cert, vietnam_today()),
+        "product": product_json(cert.product) if cert.product else None,
+        "facility": cert.facility.name if cert.facility else None,
+    }
+    if wants_json():
+        return jsonify(data)
+    return render_template("certificate.html", d=data)
+
+
+@bp.get("/media/<path:name>")
+def media(name: str) -> Response:
+    """Product images: uploaded ones in the instance folder, shipped samples in static/."""
+    folder = _settings().instance / "media"
+    if (folder / name).is_file():
+        return send_from_directory(folder, name, max_age=86400)
+    return send_from_directory(
+        current_app.static_folder or "static", f"products/{name}", max_age=86400
+    )
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    from flask_babel import get_locale
+
+    from . import texts
+
+    return {"lang": str(get_locale() or "vi"), "texts": texts, "vn": VIETNAM}

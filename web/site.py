@@ -1,0 +1,60 @@
+"""Wires the web side into the app: languages, limits, headers, errors, blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from . import api, errors, public
+from .config import Settings
+
+LANGUAGES = ("vi", "en")
+
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+# No script anywhere on the public side, so none is allowed; images may be
+# data: URIs (the QR on a product page) or ours.
+CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def select_locale() -> str:
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(LANGUAGES, default="vi") or "vi"
+
+
+def init_app(app: Flask) -> None:
+    settings: Settings = app.config["OCOP"]
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    app.config["RATELIMIT_ENABLED"] = settings.rate_limit is not None
+    app.config["RATELIMIT_DEFAULT"] = settings.rate_limit or "1000000/second"
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.rate_limit_storage)
+    limiter.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    errors.init_app(app)
+    app.after_request(_security_headers)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
