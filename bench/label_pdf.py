@@ -78,8 +78,8 @@ def end_to_end(path: Path, args: argparse.Namespace) -> None:
     urls = stamp_urls(args.count, args.seed, args.sign)
     matrices = encode_many(urls, workers=args.workers, mask=args.mask)
     written, elapsed, peak = timed_write(path, labels_for(matrices), args.tracemalloc)
-    what = f"workers={args.workers}, mask={args.mask}, sign={args.sign}"
-    print(f"URL to page:    {written:,} labels in {elapsed:.2f} s = {written / elapsed:,.0f}/s ({what})")
+    rate = f"{written:,} labels in {elapsed:.2f} s = {written / elapsed:,.0f}/s"
+    print(f"URL to page:    {rate} (workers={args.workers}, mask={args.mask}, sign={args.sign})")
     if args.tracemalloc:
         print(f"                tracemalloc peak {peak / 2**20:.1f} MiB")
     size = path.stat().st_size
@@ -109,7 +109,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="encoding processes (1)")
     parser.add_argument("--mask", type=int, default=None, help="fixed QR mask 0-7 (auto)")
     parser.add_argument("--sign", action="store_true", help="sign each token with Ed25519")
-    parser.add_argument("--tracemalloc", action="store_true", help="trace Python allocations")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="trace Python allocations (slows it 5x)"
+    )
     parser.add_argument("--pages", type=int, default=3, help="pages decoded to check (3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, help="keep the PDF here")

@@ -30,8 +30,7 @@ FIXED_MASK = 2
 def stamp_urls(count: int, base: str, seed: int) -> list[str]:
     rng = random.Random(seed)
     return [
-        f"{base}/V/{base64.b32encode(rng.randbytes(81)).decode().rstrip('=')}"
-        for _ in range(count)
+        f"{base}/V/{base64.b32encode(rng.randbytes(81)).decode().rstrip('=')}" for _ in range(count)
     ]
 
 
@@ -101,6 +100,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sample", type=int, default=50, help="codes decoded to check (50)")
     parser.add_argument("--workers", type=int, default=2, help="processes for encode_many (2)")
+    parser.add_argument(
+        "--parallel-count",
+        type=int,
+        default=20_000,
+        help="codes for encode_many, which takes a second to start its processes (20000)",
+    )
     args = parser.parse_args()
     urls = stamp_urls(args.count, args.base, args.seed)
     print(f"{args.count} URLs of {len(urls[0])} characters, error correction M")
@@ -112,7 +117,8 @@ def main() -> None:
     measure("zxing-cpp, auto mask", with_zxing(None), urls, args.sample)
     measure(f"zxing-cpp, mask {FIXED_MASK}", with_zxing(FIXED_MASK), urls, args.sample)
     if args.workers > 1:
-        measure_parallel(urls, args.workers, args.sample)
+        many = stamp_urls(args.parallel_count, args.base, args.seed)
+        measure_parallel(many, args.workers, args.sample)
 
 
 if __name__ == "__main__":

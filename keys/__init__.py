@@ -44,6 +44,7 @@ from .registry import (
     resolve_org,
     revoke_key,
     rotate_key,
+    signing_authority,
     trust_list,
     trusted_key,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "resolve_passphrase",
     "revoke_key",
     "rotate_key",
+    "signing_authority",
     "thumbprint",
     "trust_list",
     "trusted_key",

@@ -159,6 +159,30 @@ def resolve_org(session: Session, org_id: int | None) -> Organisation:
     return authorities[0]
 
 
+def signing_authority(session: Session, org_id: int | None) -> Organisation:
+    """The authority that signs a batch: ``org_id``, or the only one holding an active key.
+
+    Authorities without a key (a council recorded for its certificates, say)
+    are no candidates, so they never make the choice ambiguous.
+    """
+    if org_id is not None:
+        return resolve_org(session, org_id)
+    signers = session.scalars(
+        select(Organisation)
+        .join(IssuerKey, IssuerKey.organisation_id == Organisation.id)
+        .where(Organisation.kind == OrgKind.AUTHORITY, IssuerKey.status == KeyStatus.ACTIVE)
+        .order_by(Organisation.id)
+    ).all()
+    if not signers:
+        raise NoActiveKey("no authority holds an active key; run `ocop init` or `ocop keys new`")
+    if len(signers) > 1:
+        choices = ", ".join(f"{org.id} ({org.name})" for org in signers)
+        raise AmbiguousOrganisation(
+            f"several authorities can sign; choose one with --org: {choices}"
+        )
+    return signers[0]
+
+
 def trusted_key(key: IssuerKey) -> TrustedKey:
     """The trust-list entry of a registry row."""
     return TrustedKey(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocop.keys import active_key, resolve_org
+from ocop.keys import active_key, signing_authority
 from ocop.keys.keystore import Keystore
 from ocop.trace.db import Database, utcnow, vietnam_today
 from ocop.trace.queries import find_lot, latest_ocop_certificate
@@ -66,7 +66,7 @@ def issue_and_write(
         raise UsageProblem(f"cannot write {job.out}: folder {job.out.parent} does not exist")
     today = vietnam_today()
     with database.transaction() as session:
-        key = active_key(session, resolve_org(session, job.org_id))
+        key = active_key(session, signing_authority(session, job.org_id))
         # Unlock before writing anything: a wrong passphrase leaves no batch behind.
         signer = keystore.load(key.kid)
         lot = find_lot(session, job.lot_code)

@@ -19,8 +19,9 @@ import zxingcpp
 
 from ocop.stamps.errors import StampError
 
-# Labels are printed for a 20 mm code: 41x41 modules keeps each module near 0.5 mm,
-# which a phone reads easily. STAMP-FORMAT.md sizes the URL for this version.
+# A 20 mm code of 41x41 modules keeps each module near 0.5 mm, which phones read
+# easily. At error correction M, version 6 holds 154 alphanumeric characters: after
+# "/V/" and the 130-character token, 21 are left for the base URL.
 MAX_STAMP_VERSION = 6
 EC_LEVELS = frozenset("LMQH")
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from .models import Event, EventLot, EventType, Facility, Lot, LotRole
+from .models import Event, EventLot, Facility, Lot, LotRole
 
 K = TypeVar("K", bound=Hashable)
 
@@ -178,7 +178,9 @@ def related_lot_ids(session: Session, lot: Lot) -> set[int]:
 
 def _links(session: Session, lot: Lot, *, back: bool) -> list[LotLink]:
     mine, other = aliased(EventLot), aliased(EventLot)
-    mine_role, other_role = (LotRole.OUTPUT, LotRole.INPUT) if back else (LotRole.INPUT, LotRole.OUTPUT)
+    mine_role, other_role = (
+        (LotRole.OUTPUT, LotRole.INPUT) if back else (LotRole.INPUT, LotRole.OUTPUT)
+    )
     rows = session.execute(
         select(other, Event)
         .join(mine, and_(mine.event_id == other.event_id, mine.role == mine_role))
@@ -204,9 +206,7 @@ def upstream_tree(session: Session, lot: Lot) -> LotTree:
     cte = upstream_ids_cte([lot.id])
     out, inp, pairs = _transformation_pairs()
     edges = session.execute(
-        pairs.with_only_columns(
-            out.lot_id, inp.lot_id, inp.event_id, inp.quantity, inp.unit
-        )
+        pairs.with_only_columns(out.lot_id, inp.lot_id, inp.event_id, inp.quantity, inp.unit)
         .where(out.lot_id.in_(select(cte.c.lot_id)))
         .order_by(out.lot_id, inp.event_id, inp.id)
     ).all()
@@ -282,17 +282,18 @@ def journey(session: Session, lot: Lot) -> list[Event]:
     )
 
 
-def events_touching(session: Session, lot_ids: Iterable[int]) -> list[Event]:
-    """Every effective event with any of these lots in any role, oldest first."""
-    ids = list(lot_ids)
-    touching = select(EventLot.event_id).where(EventLot.lot_id.in_(ids))
-    return list(
-        session.scalars(
-            select(Event)
-            .where(Event.id.in_(touching), _not_corrected(Event.id))
-            .order_by(Event.event_time, Event.id)
-        )
-    )
+def events_touching(
+    session: Session, lot_ids: Iterable[int], *, corrected_too: bool = False
+) -> list[Event]:
+    """Every event with any of these lots in any role, oldest first.
+
+    Events that a later one corrects are left out unless ``corrected_too``.
+    """
+    touching = select(EventLot.event_id).where(EventLot.lot_id.in_(list(lot_ids)))
+    query = select(Event).where(Event.id.in_(touching)).order_by(Event.event_time, Event.id)
+    if not corrected_too:
+        query = query.where(_not_corrected(Event.id))
+    return list(session.scalars(query))
 
 
 def descendant_edges(session: Session, lot_ids: Iterable[int]) -> list[tuple[int, int, int]]:
@@ -335,10 +336,6 @@ def find_cycle(graph: Mapping[K, Iterable[K]]) -> list[K] | None:
                 path.append(nxt)
                 iters.append(iter(graph.get(nxt, ())))
     return None
-
-
-def is_transformation(event: Event) -> bool:
-    return event.type is EventType.TRANSFORMATION
 
 
 __all__ = [

@@ -29,10 +29,14 @@ def _digits(value: object, what: str, lengths: tuple[int, ...]) -> str:
         # A JSON number would have lost its leading zeros already.
         raise ValueError(f"{what} must be a string of digits, not {type(value).__name__}")
     text = value.strip()
+    if not text:
+        raise ValueError(f"{what} is empty")
     if not text.isascii() or not text.isdigit():
         raise ValueError(f"{what} {value!r} must contain digits only")
     if len(text) not in lengths:
-        allowed = ", ".join(map(str, lengths[:-1])) + f" or {lengths[-1]}"
+        allowed = str(lengths[-1])
+        if len(lengths) > 1:
+            allowed = ", ".join(map(str, lengths[:-1])) + f" or {allowed}"
         plural = "s" if len(text) != 1 else ""
         raise ValueError(f"{what} {text!r} has {len(text)} digit{plural}; it must have {allowed}")
     expected = check_digit(text[:-1])

@@ -73,7 +73,9 @@ def find_organisation(session: Session, tax_code: str) -> Organisation:
     return org
 
 
-def ocop_certificates(session: Session, product_ids: Iterable[int]) -> dict[int, list[Certification]]:
+def ocop_certificates(
+    session: Session, product_ids: Iterable[int]
+) -> dict[int, list[Certification]]:
     """OCOP certificates by product id, newest first (by start, then by id)."""
     ids = list(set(product_ids))
     found: dict[int, list[Certification]] = {i: [] for i in ids}

@@ -48,12 +48,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_web(app: Flask) -> None:
-    # Imported here so that the CLI, which builds the app for every command,
-    # does not pay for the web side until it exists.
-    try:
-        from . import site
-    except ImportError:  # the web blueprints land with the verifier
-        return
+    from . import site
+
     site.init_app(app)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Any
 
@@ -10,33 +9,27 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
+from ocop.keys.cli import keys_cli
+from ocop.keys.errors import KeysError
+from ocop.stamps.cli import stamps_cli
+from ocop.stamps.errors import StampError
+from ocop.trace.cli import trace_cli
+from ocop.trace.errors import TraceError
+
 from .app import create_app
+from .commands import commands
 from .config import ConfigError, Settings
 
 # Each package raises its own errors; at this edge any of them becomes one line
 # on stderr and a non-zero exit, never a traceback.
-_ERROR_BASES = (
-    ("ocop.trace.errors", "TraceError"),
-    ("ocop.keys.errors", "KeysError"),
-    ("ocop.stamps.errors", "StampError"),
-)
-
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = [ConfigError]
-    for module, name in _ERROR_BASES:
-        try:
-            found.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):
-            continue
-    return tuple(found)
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, TraceError, KeysError, StampError)
 
 
 class OcopGroup(FlaskGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except user_errors() as error:
+        except USER_ERRORS as error:
             raise click.ClickException(str(error)) from None
 
 
@@ -57,19 +50,5 @@ def settings() -> Settings:
     return current_app.config["OCOP"]
 
 
-def _add_package_groups() -> None:
-    for module, attr in (
-        ("ocop.trace.cli", "trace_cli"),
-        ("ocop.keys.cli", "keys_cli"),
-        ("ocop.stamps.cli", "stamps_cli"),
-        ("ocop.web.commands", "commands"),
-    ):
-        try:
-            found = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue
-        for command in found if isinstance(found, list | tuple) else [found]:
-            main.add_command(command)
-
-
-_add_package_groups()
+for _command in (trace_cli, keys_cli, stamps_cli, *commands):
+    main.add_command(_command)

@@ -66,11 +66,15 @@ def init_command() -> None:
 @with_appcontext
 def demo_command(no_serve: bool, host: str, port: int) -> None:
     """Load the sample value chain (marked as sample data), issue demo stamps, and serve."""
-    settings, authority = prepare_instance()
-    click.echo(authority)
+    settings = _settings()
+    settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _database().upgrade()
+    # The sample first: its provincial council then becomes the signing authority.
     with _database().transaction() as session:
         summary = load_sample(session)
     click.echo(f"Sample records loaded (sample data): {summary}")
+    _, authority = prepare_instance()
+    click.echo(authority)
     batch, pdf = _demo_batch(settings)
     _show_where(settings, batch, pdf)
     if no_serve:

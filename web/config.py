@@ -67,7 +67,7 @@ class Settings:
             return self.secret_key
         if self.production:
             raise ConfigError("OCOP_SECRET_KEY must be set in production (OCOP_ENV=production)")
-        return _dev_secret(self.instance / "secret_key")
+        return _dev_secret(self.instance / "secret_key", "OCOP_SECRET_KEY")
 
     def resolved_pin_secret(self) -> bytes:
         """The key that scratch-off PINs are derived with; never stored in the database.
@@ -80,7 +80,7 @@ class Settings:
         elif self.production:
             raise ConfigError("OCOP_PIN_SECRET must be set in production (OCOP_ENV=production)")
         else:
-            value = _dev_secret(self.instance / "pin_secret")
+            value = _dev_secret(self.instance / "pin_secret", "OCOP_PIN_SECRET")
         if len(value) < 16:
             raise ConfigError("OCOP_PIN_SECRET must be at least 16 characters")
         return value.encode()
@@ -104,7 +104,7 @@ def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> 
     return value
 
 
-def _dev_secret(path: Path) -> str:
+def _dev_secret(path: Path, variable: str) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -117,5 +117,5 @@ def _dev_secret(path: Path) -> str:
         return path.read_text().strip()
     with os.fdopen(fd, "w") as f:
         f.write(value)
-    log.warning("development secret key generated in %s; set OCOP_SECRET_KEY in production", path)
+    log.warning("development secret generated in %s; set %s in production", path, variable)
     return value

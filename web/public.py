@@ -34,6 +34,7 @@ from ocop.trace.queries import certificates_of
 from .app import request_session
 from .config import Settings
 from .errors import wants_json
+from .extensions import limiter
 from .presenters import (
     certificate_json,
     organisation_json,
@@ -56,10 +57,9 @@ def _verifier() -> Verifier:
     return Verifier(request_session(), device_threshold=_settings().device_threshold)
 
 
-def _limiter_decorator(limit: str) -> Any:
-    from .site import limiter
-
-    return limiter.limit(limit, exempt_when=lambda: not current_app.config["RATELIMIT_ENABLED"])
+def _limited(limit: str) -> Any:
+    # Tighter than the default: these forms write, and a PIN must not be guessable.
+    return limiter.limit(limit)
 
 
 @bp.get("/")
@@ -109,7 +109,8 @@ def _canonical(verdict: Verdict) -> str | None:
 
 
 @bp.post("/v/<path:token>/pin")
-@_limiter_decorator("20/hour")
+@bp.post("/V/<path:token>/pin")
+@_limited("20/hour")
 def claim(token: str) -> Response:
     now = utcnow()
     session = request_session()
@@ -132,7 +133,8 @@ def claim(token: str) -> Response:
 
 
 @bp.post("/v/<path:token>/report")
-@_limiter_decorator("5/hour")
+@bp.post("/V/<path:token>/report")
+@_limited("5/hour")
 def report(token: str) -> Response:
     message = request.form.get("message", "").strip()
     if not message or len(message) > MAX_REPORT:
@@ -202,6 +204,12 @@ def certificate_page(cert_id: int) -> Any:
     if wants_json():
         return jsonify(data)
     return render_template("certificate.html", d=data)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    return send_from_directory(current_app.static_folder or "static", "favicon.ico",
+                               max_age=7 * 86400)
 
 
 @bp.get("/media/<path:name>")

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from . import api, errors, public
 from .config import Settings
+from .extensions import babel, limiter
 
 LANGUAGES = ("vi", "en")
-
-babel = Babel()
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 # No script anywhere on the public side, so none is allowed; images may be
 # data: URIs (the QR on a product page) or ours.

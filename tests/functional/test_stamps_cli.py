@@ -124,7 +124,7 @@ def test_refusals_are_clear_and_write_nothing(runner, sample, tmp_path, app):
         assert words in result.output, result.output
         assert "Traceback" not in result.output
     assert _batches(app) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["instance"]
 
 
 def test_failure_mid_write_leaves_no_file_and_no_issued_batch(runner, sample, tmp_path, app,
@@ -141,11 +141,14 @@ def test_failure_mid_write_leaves_no_file_and_no_issued_batch(runner, sample, tm
         return real(fp, rows, header)
 
     monkeypatch.setattr(outputs, "write_csv", explode)
+    before = _batches(app)
     out = tmp_path / "half.csv"
     result = _issue(runner, "--lot", lot, "--count", "50", "--out", str(out))
     assert result.exit_code != 0
-    assert not out.exists() and list(tmp_path.iterdir()) == []
-    assert all(status != "issued" for _, status in _batches(app))
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["instance"]
+    after = _batches(app)
+    new = [status for batch in after if batch not in before for status in [batch[1]]]
+    assert new == ["failed"]
 
 
 def test_wrong_passphrase_refuses_before_any_batch(runner, sample, tmp_path, app, monkeypatch):

@@ -237,5 +237,5 @@ def test_public_record_pages(client, demo):
 def test_check_form_redirects_a_pasted_url(client, demo):
     response = client.get("/check", query_string={"code": demo[0].url})
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/v/{demo[0].token.encode()}")
+    assert response.headers["Location"].endswith(f"/V/{demo[0].token.encode()}")
     assert client.get("/check", query_string={"code": "nonsense"}).status_code == 400

@@ -325,6 +325,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_id", name=op.f("uq_events_event_id")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_events_corrects_id"), ["corrects_id"], unique=False)
         batch_op.create_index("ix_events_event_time", ["event_time"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_facility_id"), ["facility_id"], unique=False)
         batch_op.create_index(
@@ -451,6 +452,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_events_organisation_id"))
         batch_op.drop_index(batch_op.f("ix_events_facility_id"))
         batch_op.drop_index("ix_events_event_time")
+        batch_op.drop_index(batch_op.f("ix_events_corrects_id"))
 
     op.drop_table("events")
     with op.batch_alter_table("certifications", schema=None) as batch_op:

@@ -1,0 +1,130 @@
+"""EPCIS 2.0 export, validated against GS1's schema with format checking on."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import jsonschema
+import pytest
+
+from ocop.trace.epcis import EPCIS_CONTEXT, epcis_document
+from ocop.trace.errors import NotFound
+from ocop.trace.importer import import_records, load_sample
+from tests.conftest import SHARED
+
+from .documents import event_id
+
+SCHEMA_PATH = SHARED / "standards" / "epcis" / "EPCIS-JSON-Schema.json"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def assert_valid(validator, document) -> None:
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    details = "\n".join(f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors[:10])
+    assert not errors, f"{len(errors)} schema errors:\n{details}"
+
+
+def test_format_checking_is_really_on(validator, session):
+    # Without jsonschema[format] extras "uri" goes unchecked and this would pass.
+    load_sample(session)
+    document = epcis_document(session)
+    broken = copy.deepcopy(document)
+    broken["epcisBody"]["eventList"][0]["eventID"] = "not a uri"
+    assert any(e.validator == "format" for e in _all_errors(validator, broken))
+    broken = copy.deepcopy(document)
+    broken["creationDate"] = "yesterday"
+    assert list(validator.iter_errors(broken))
+
+
+def _all_errors(validator, document):
+    stack = list(validator.iter_errors(document))
+    while stack:
+        error = stack.pop()
+        yield error
+        stack.extend(error.context or ())
+
+
+def test_the_whole_sample_exports_valid_epcis(validator, session):
+    load_sample(session)
+    document = epcis_document(session)
+    assert_valid(validator, document)
+    assert document["@context"][0] == EPCIS_CONTEXT
+    assert document["type"] == "EPCISDocument" and document["schemaVersion"] == "2.0"
+    events = document["epcisBody"]["eventList"]
+    assert len(events) == 22
+    assert {e["type"] for e in events} == {"ObjectEvent", "TransformationEvent"}
+
+
+@pytest.mark.parametrize("lot", ["BC-2026-1115", "NEP-2025-0612", "MO-2025-0420"])
+def test_one_lot_exports_valid_epcis(validator, session, lot):
+    load_sample(session)
+    document = epcis_document(session, lot)
+    assert_valid(validator, document)
+    assert document["epcisBody"]["eventList"]
+
+
+def test_a_lots_export_covers_its_genealogy_only(session):
+    load_sample(session)
+    events = epcis_document(session, "BC-2026-1115")["epcisBody"]["eventList"]
+    # 4 harvests, making, packing, shipping, its correction, receiving.
+    assert len(events) == 9
+    text = json.dumps(events)
+    assert "BC-2025-1025" not in text and "NEP-2025-0612" not in text
+    upstream = epcis_document(session, "NEP-2026-0615")["epcisBody"]["eventList"]
+    assert any(e["bizStep"] == "receiving" for e in upstream)  # downstream too
+
+
+def test_identifiers(session, doc):
+    doc["facilities"][1]["gln"] = "8936045100028"
+    import_records(session, doc)
+    events = {e["eventID"]: e for e in epcis_document(session)["epcisBody"]["eventList"]}
+    made = events[event_id(3)]
+    assert made["outputQuantityList"] == [
+        {"epcClass": "https://id.gs1.org/01/08936045120019/10/BC-1", "quantity": 300, "uom": "XBX"}
+    ]
+    assert made["inputQuantityList"][0] == {
+        "epcClass": "urn:ocop:lot:RICE",
+        "quantity": 60,
+        "uom": "KGM",
+    }
+    assert made["readPoint"] == {"id": "https://id.gs1.org/414/8936045100028"}
+    assert "action" not in made
+    assert made["bizStep"] == "urn:ocop:bizstep:transforming"
+    harvest = events[event_id(1)]
+    assert harvest["eventTime"] == "2025-06-12T06:30:00+07:00"
+    assert harvest["eventTimeZoneOffset"] == "+07:00"
+    assert harvest["readPoint"] == {"id": "urn:ocop:facility:AREA"}
+    shipped = events[event_id(4)]
+    assert shipped["bizStep"] == "shipping" and "bizLocation" not in shipped
+    assert shipped["bizTransactionList"] == [
+        {"type": "desadv", "bizTransaction": "urn:ocop:doc:desadv:PXK-1"}
+    ]
+
+
+def test_corrections_are_an_extension_field(validator, session):
+    load_sample(session)
+    document = epcis_document(session, "BC-2026-1115")
+    assert {"ocop": "urn:ocop:epcis:"} in document["@context"]
+    fixes = [e for e in document["epcisBody"]["eventList"] if "ocop:corrects" in e]
+    assert len(fixes) == 1 and fixes[0]["ocop:reason"]
+    corrected = fixes[0]["ocop:corrects"]
+    assert any(e["eventID"] == corrected for e in document["epcisBody"]["eventList"])
+
+
+def test_unknown_lot(session):
+    with pytest.raises(NotFound, match="no lot with code 'NOPE'"):
+        epcis_document(session, "NOPE")
+
+
+def test_an_empty_database_exports_an_empty_valid_document(validator, session):
+    document = epcis_document(session)
+    assert document["epcisBody"]["eventList"] == []
+    assert_valid(validator, document)
