@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -63,6 +64,7 @@ def thumbprint(public_key: Ed25519PublicKey) -> str:
     return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
+@functools.cache
 def kid_prefix(kid: str) -> bytes:
     """The first 8 bytes of a thumbprint: what a stamp carries to name its key.
 

@@ -27,7 +27,7 @@ from .errors import IssuanceRefused
 from .models import BatchStatus, StampBatch
 from .pin import PinSecret
 from .serial import Serial
-from .token import StampToken
+from .token import StampToken, qr_text
 
 MAX_UINT32 = 2**32 - 1
 
@@ -110,6 +110,7 @@ def batches_of_lot(session: Session, lot: Lot) -> list[StampBatch]:
 class IssuedStamp:
     serial: Serial
     token: StampToken
+    text: str  # the token's 130 characters, encoded once
     url: str
     pin: str | None
 
@@ -124,12 +125,15 @@ def generate_stamps(
     start: int = 0,
 ) -> Iterator[IssuedStamp]:
     """Stamps ``start`` .. ``count - 1`` of a batch: a pure function of (key, batch, index)."""
+    prefix = qr_text(base_url, "")
     for index in range(start, count):
         token = StampToken.issue(signer, batch_id, index)
+        text = token.encode()
         yield IssuedStamp(
             serial=Serial(batch_id, index),
             token=token,
-            url=token.qr_text(base_url),
+            text=text,
+            url=prefix + text,
             pin=pin_secret.pin_for(batch_id, index) if pin_secret else None,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 from .errors import UnsupportedOutput
 from .issuance import IssuedStamp
 from .pin import format_pin
-from .qr import QrMatrix, encode
+from .qr import QrMatrix, encode_many
 from .render.files import atomic_output, write_csv, write_zip
 from .render.labels import Label, LabelLayout
 from .render.pdf import write_label_pdf
@@ -54,8 +55,13 @@ def write_output(
     layout: LabelLayout | None = None,
     svg: bool = False,
     on_stamp: Progress | None = None,
+    workers: int = 1,
 ) -> int:
-    """Write ``stamps`` to ``path`` whole or not at all; returns how many were written."""
+    """Write ``stamps`` to ``path`` whole or not at all; returns how many were written.
+
+    ``workers`` > 1 encodes QR codes in that many processes: worth it for big
+    batches only, since starting them costs about a second.
+    """
     kind = OutputKind.for_path(path)
     stamps = _counted(stamps, on_stamp)
     if kind is OutputKind.CSV:
@@ -63,9 +69,9 @@ def write_output(
             return _write_csv(fp, stamps)
     if kind is OutputKind.ZIP:
         with atomic_output(path) as fp:
-            return write_zip(fp, _images(stamps, svg))
+            return write_zip(fp, _images(stamps, svg, workers))
     with atomic_output(path) as fp:
-        return write_label_pdf(fp, _labels(stamps, text), layout or LabelLayout())
+        return write_label_pdf(fp, _labels(stamps, text, workers), layout or LabelLayout())
 
 
 def _counted(stamps: Iterable[IssuedStamp], on_stamp: Progress | None) -> Iterator[IssuedStamp]:
@@ -84,7 +90,7 @@ def _write_csv(fp, stamps: Iterator[IssuedStamp]) -> int:
 
     def rows() -> Iterator[tuple[str, ...]]:
         for stamp in _chain(first, stamps):
-            row = (str(stamp.serial), stamp.url, stamp.token.encode())
+            row = (str(stamp.serial), stamp.url, stamp.text)
             yield (*row, stamp.pin) if with_pin and stamp.pin else row
 
     return write_csv(fp, rows(), header)
@@ -95,17 +101,16 @@ def _chain(first: IssuedStamp, rest: Iterator[IssuedStamp]) -> Iterator[IssuedSt
     yield from rest
 
 
-def _images(stamps: Iterator[IssuedStamp], svg: bool) -> Iterator[tuple[str, bytes]]:
-    for stamp in stamps:
-        matrix = encode(stamp.url)
+def _images(stamps: Iterator[IssuedStamp], svg: bool, workers: int) -> Iterator[tuple[str, bytes]]:
+    for stamp, matrix in _with_matrices(stamps, workers):
         if svg:
             yield f"{stamp.serial}.svg", svg_text(matrix).encode()
         else:
             yield f"{stamp.serial}.png", png_bytes(matrix)
 
 
-def _labels(stamps: Iterator[IssuedStamp], text: LabelText) -> Iterator[Label]:
-    for stamp, matrix in _with_matrices(stamps):
+def _labels(stamps: Iterator[IssuedStamp], text: LabelText, workers: int) -> Iterator[Label]:
+    for stamp, matrix in _with_matrices(stamps, workers):
         yield Label(
             matrix=matrix,
             serial=str(stamp.serial),
@@ -115,6 +120,10 @@ def _labels(stamps: Iterator[IssuedStamp], text: LabelText) -> Iterator[Label]:
         )
 
 
-def _with_matrices(stamps: Iterator[IssuedStamp]) -> Iterator[tuple[IssuedStamp, QrMatrix]]:
-    for stamp in stamps:
-        yield stamp, encode(stamp.url)
+def _with_matrices(
+    stamps: Iterator[IssuedStamp], workers: int
+) -> Iterator[tuple[IssuedStamp, QrMatrix]]:
+    # tee buffers only what the encoder runs ahead: a few chunks, whatever the count.
+    for_urls, for_labels = itertools.tee(stamps)
+    matrices = encode_many((stamp.url for stamp in for_urls), workers=workers)
+    yield from zip(for_labels, matrices, strict=True)

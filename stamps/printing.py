@@ -8,6 +8,7 @@ only once the file is complete under its final name.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,13 @@ from .issuance import finish_batch, generate_stamps, open_batch
 from .outputs import LabelText, OutputKind, Progress, write_output
 from .pin import PinSecret
 from .render.labels import LabelLayout
+
+# Below this many codes, starting encoder processes costs more than it saves.
+PARALLEL_FROM = 5_000
+
+
+def encoder_workers(count: int) -> int:
+    return min(os.cpu_count() or 1, 4) if count >= PARALLEL_FROM else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +95,15 @@ def issue_and_write(
         signer, batch_id, job.count, base_url=base_url, pin_secret=job.pin_secret
     )
     try:
-        write_output(job.out, stamps, text=text, layout=job.layout, svg=job.svg, on_stamp=on_stamp)
+        write_output(
+            job.out,
+            stamps,
+            text=text,
+            layout=job.layout,
+            svg=job.svg,
+            on_stamp=on_stamp,
+            workers=encoder_workers(job.count),
+        )
     except BaseException:
         with database.transaction() as session:
             finish_batch(session, batch_id, ok=False, now=utcnow())

@@ -24,6 +24,10 @@ from ocop.stamps.errors import StampError
 # "/V/" and the 130-character token, 21 are left for the base URL.
 MAX_STAMP_VERSION = 6
 EC_LEVELS = frozenset("LMQH")
+# ISO/IEC 18004: the alphanumeric mode's 45 characters, and the data bits of a
+# version 6 symbol at error correction M (108 codewords).
+ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+_V6_M_DATA_BITS = 108 * 8
 
 _ASCII_BITS = bytes.maketrans(b"\x00\x01", b"01")
 # zxing's images are greyscale pixels: dark modules are 0 (black), light ones 255.
@@ -71,6 +75,19 @@ class QrMatrix:
         rows = [margin + bits[i : i + step] + right for i in range(0, step * step, step)]
         text = blank + b"".join(rows) + blank
         return int(text, 2).to_bytes(len(text) // 8, "big")
+
+
+def fits_stamp_symbol(text: str) -> bool:
+    """Whether ``text`` encodes in alphanumeric mode within version 6 at error correction M.
+
+    The stamp URL is sized for that symbol (STAMP-FORMAT.md); a base URL that
+    breaks it is a configuration error to catch at start-up, not at print time.
+    """
+    if not set(text) <= ALPHANUMERIC:
+        return False
+    # Mode indicator (4 bits), character count (9 bits up to version 9), 11 bits per pair.
+    bits = 4 + 9 + 11 * (len(text) // 2) + 6 * (len(text) % 2)
+    return bits <= _V6_M_DATA_BITS
 
 
 def encode(

@@ -8,9 +8,10 @@ upper-case base32 so the whole URL stays in the QR alphanumeric alphabet.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from cryptography.exceptions import InvalidSignature
@@ -44,10 +45,12 @@ class StampToken:
     batch: int
     index: int
     signature: bytes
+    _header: bytes = field(init=False, repr=False, compare=False)
     version: ClassVar[int] = VERSION
 
     def __post_init__(self) -> None:
-        _header(self.kid_prefix, self.batch, self.index)
+        # Checked and packed once: issuing a batch builds a million of these.
+        object.__setattr__(self, "_header", _header(self.kid_prefix, self.batch, self.index))
         if not isinstance(self.signature, bytes) or len(self.signature) != SIGNATURE_LENGTH:
             raise ValueError(f"a signature is {SIGNATURE_LENGTH} bytes")
 
@@ -79,7 +82,7 @@ class StampToken:
     @property
     def signed_bytes(self) -> bytes:
         """Bytes 0 to 16: version, kid prefix, batch, index."""
-        return _header(self.kid_prefix, self.batch, self.index)
+        return self._header
 
     @property
     def signing_input(self) -> bytes:
@@ -90,7 +93,7 @@ class StampToken:
 
     def encode(self) -> str:
         """Upper-case base32 without padding: 130 characters."""
-        return base64.b32encode(self.to_bytes()).rstrip(b"=").decode("ascii")
+        return base32(self.to_bytes())
 
     def verify(self, public_key: Ed25519PublicKey) -> bool:
         """Whether ``public_key`` made this signature; never raises for a wrong one."""
@@ -107,14 +110,42 @@ class StampToken:
         return self.encode()
 
 
-def qr_text(base_url: str, token: StampToken) -> str:
-    """``{BASE}/V/{token}`` with BASE upper-cased.
+def qr_text(base_url: str, token: StampToken | str) -> str:
+    """``{BASE}/V/{token}`` with BASE upper-cased; ``token`` may be already encoded.
 
     Upper case keeps the whole URL in the QR alphanumeric mode (5.5 bits a
     character instead of 8); scheme and host are case-insensitive anyway.
     """
     base = base_url.removesuffix("/").upper()
-    return f"{base}/V/{token.encode()}"
+    text = token if isinstance(token, str) else token.encode()
+    return f"{base}/V/{text}"
+
+
+def base32(data: bytes) -> str:
+    """RFC 4648 base32, upper case, without padding; several times faster than ``base64``'s.
+
+    The standard library encodes in pure Python, which made base32 cost half as
+    much as the Ed25519 signature when issuing a batch. Fifteen bytes are
+    120 bits, eight table lookups of 15 bits (three characters) each.
+    """
+    table = _base32_triplets()
+    padded = data + bytes(-len(data) % 15)
+    parts = []
+    for start in range(0, len(padded), 15):
+        chunk = int.from_bytes(padded[start : start + 15], "big")
+        parts += [table[(chunk >> shift) & 0x7FFF] for shift in _SHIFTS]
+    return "".join(parts)[: -(-len(data) * 8 // 5)]
+
+
+_SHIFTS = range(105, -1, -15)
+
+
+@functools.cache
+def _base32_triplets() -> list[str]:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    return [
+        alphabet[n >> 10] + alphabet[(n >> 5) & 31] + alphabet[n & 31] for n in range(1 << 15)
+    ]
 
 
 def _header(prefix: bytes, batch: int, index: int) -> bytes:
@@ -154,6 +185,6 @@ def _decode(token: str) -> bytes:
     raw = base64.b32decode(token + "=" * (-len(token) % 8))
     # 130 characters carry 650 bits for 648: two spellings would decode alike
     # unless the spare bits must be zero.
-    if len(raw) != _RAW_LENGTH or base64.b32encode(raw).rstrip(b"=").decode("ascii") != token:
+    if len(raw) != _RAW_LENGTH or base32(raw) != token:
         raise MalformedToken("not the canonical base32 of a code")
     return raw

@@ -18,8 +18,8 @@ from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.trace.db import utcnow, vietnam_today
 from ocop.trace.models import (
     Address,
-    CertLevel,
     Certification,
+    CertLevel,
     Lot,
     Organisation,
     OrgKind,

@@ -44,7 +44,7 @@ class Settings:
         return cls(
             instance=instance,
             database_url=database_url,
-            base_url=env.get("OCOP_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+            base_url=_base_url(env.get("OCOP_BASE_URL", DEFAULT_BASE_URL)),
             production=production,
             rate_limit=_rate_limit(env.get("OCOP_RATE_LIMIT", DEFAULT_RATE_LIMIT)),
             rate_limit_storage=env.get("OCOP_RATE_LIMIT_STORAGE", "memory://"),
@@ -84,6 +84,22 @@ class Settings:
         if len(value) < 16:
             raise ConfigError("OCOP_PIN_SECRET must be at least 16 characters")
         return value.encode()
+
+
+def _base_url(value: str) -> str:
+    from ocop.stamps.qr import fits_stamp_symbol
+    from ocop.stamps.token import TOKEN_LENGTH
+
+    base = value.strip().rstrip("/")
+    if not base.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"OCOP_BASE_URL must start with https:// or http://, not {base!r}")
+    if not fits_stamp_symbol(f"{base.upper()}/V/{'A' * TOKEN_LENGTH}"):
+        raise ConfigError(
+            f"OCOP_BASE_URL {base!r} is too long or has characters outside the QR "
+            "alphanumeric set: a stamp must fit QR version 6 at error correction M, which "
+            "leaves 21 characters for the base URL (e.g. https://tem.ocop.vn)"
+        )
+    return base
 
 
 def _rate_limit(value: str) -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import zipfile
+
 import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
 from ocop.stamps import StampBatch
-from ocop.stamps.models import BatchStatus
 from ocop.web.cli import main
 
 

@@ -218,3 +218,12 @@ def test_flipping_any_bit_fails_parsing_or_verification(data):
     except MalformedToken:
         return
     assert not token.verify(SIGNER.public_key)
+
+
+@given(st.binary(max_size=200))
+def test_fast_base32_is_rfc4648(data):
+    import base64 as _b64
+
+    from ocop.stamps.token import base32
+
+    assert base32(data) == _b64.b32encode(data).decode().rstrip("=")

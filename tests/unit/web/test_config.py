@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from ocop.stamps.qr import encode, fits_stamp_symbol
+from ocop.web.config import ConfigError, Settings
+
+
+def test_defaults_work_on_a_laptop(tmp_path):
+    settings = Settings.from_env({"OCOP_INSTANCE": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'ocop.db'}"
+    assert settings.base_url == "http://127.0.0.1:5000"
+    assert settings.rate_limit == "300/minute" and not settings.production
+
+
+@pytest.mark.parametrize(
+    "base", ["https://tem.ocop.vn", "HTTPS://OCOP.GOV.VN/", "http://127.0.0.1:5000"]
+)
+def test_base_urls_that_fit_version_6(base):
+    settings = Settings.from_env({"OCOP_BASE_URL": base})
+    url = f"{settings.base_url.upper()}/V/{'A' * 130}"
+    assert encode(url).version <= 6
+
+
+@pytest.mark.parametrize(
+    "base", ["https://tem.example.com.vn", "https://tem.ocop.vn/x_y", "ftp://x.vn", "tem.ocop.vn"]
+)
+def test_base_urls_that_cannot_make_a_stamp_are_refused(base):
+    with pytest.raises(ConfigError, match="OCOP_BASE_URL"):
+        Settings.from_env({"OCOP_BASE_URL": base})
+
+
+def test_fits_stamp_symbol_agrees_with_the_encoder():
+    for n in range(140, 160):
+        text = "H" * n
+        assert fits_stamp_symbol(text) == (encode(text, max_version=40).version <= 6)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("OCOP_PROXY_HOPS", "two"), ("OCOP_DEVICE_THRESHOLD", "0"), ("OCOP_MAX_BATCH", "-1")],
+)
+def test_bad_numbers_are_refused_by_name(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_production_refuses_development_fallbacks(tmp_path):
+    settings = Settings.from_env({"OCOP_ENV": "production", "OCOP_INSTANCE": str(tmp_path)})
+    with pytest.raises(ConfigError, match="OCOP_SECRET_KEY"):
+        settings.resolved_secret_key()
+    with pytest.raises(ConfigError, match="OCOP_PIN_SECRET"):
+        settings.resolved_pin_secret()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rate_limit_off():
+    assert Settings.from_env({"OCOP_RATE_LIMIT": "off"}).rate_limit is None
