@@ -171,8 +171,13 @@ class Verifier:
     thousand codes from one delivery costs a handful of queries.
     """
 
-    def __init__(self, session: Session, *, device_threshold: int = 10) -> None:
+    def __init__(
+        self, session: Session, *, device_threshold: int = 10, writer: Session | None = None
+    ) -> None:
         self.session = session
+        # Where scans are counted: by default the reading session; a web request
+        # passes a short write transaction so that reading takes no write lock.
+        self.writer = writer or session
         self.device_threshold = device_threshold
         self._keys = DatabaseKeySource(session)
         self._batches: dict[int, StampBatch | None] = {}
@@ -229,5 +234,5 @@ class Verifier:
         if scan is None:
             return scan_summary(self.session, token.batch, token.index)
         return record_scan(
-            self.session, token.batch, token.index, device=scan.device, now=now, place=scan.place
+            self.writer, token.batch, token.index, device=scan.device, now=now, place=scan.place
         )

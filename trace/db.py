@@ -109,15 +109,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    # A writer takes the lock up front (IMMEDIATE) so that it waits its turn
+    # under busy_timeout; a deferred transaction that reads first and writes
+    # later would fail at once if another writer got in between. Readers
+    # never lock: in WAL mode they read a snapshot beside the writer.
+    deferred = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "ocop_read_only"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the settings this project relies on."""
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own BEGIN handling defers the write lock and breaks
-        # SAVEPOINTs; take control of transactions as SQLAlchemy documents.
+        # pysqlite's own BEGIN handling breaks SAVEPOINTs; take control of
+        # transactions as SQLAlchemy documents.
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -129,6 +141,11 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        # For work that only reads (most web requests): on SQLite it takes no
+        # write lock, so readers never queue behind writers.
+        self.read_sessionmaker = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:

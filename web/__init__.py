@@ -1,5 +1,5 @@
 """The web app and the ``ocop`` command: the composition root."""
 
-from .app import create_app, request_session
+from .app import create_app, request_session, write_transaction
 
-__all__ = ["create_app", "request_session"]
+__all__ = ["create_app", "request_session", "write_transaction"]

@@ -8,14 +8,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ocop.keys import trust_list
-from ocop.stamps import Verifier
 from ocop.trace.db import utcnow, vietnam_today
 
 from .app import request_session
 from .config import Settings
 from .errors import problem
 from .presenters import stamp_details, verdict_json
-from .scanning import scan_context, set_device_cookie
+from .scanning import set_device_cookie
+from .verifying import details_cache, verifier, verify_and_count
 
 bp = Blueprint("api", __name__)
 
@@ -27,19 +27,12 @@ def _settings() -> Settings:
     return current_app.config["OCOP"]
 
 
-def _verifier() -> Verifier:
-    return Verifier(request_session(), device_threshold=_settings().device_threshold)
-
-
 @bp.get("/api/v1/verify/<path:token>")
 def verify_one(token: str) -> Response:
     now = utcnow()
-    session = request_session()
-    verdict = _verifier().verify(token, now=now, scan=scan_context())
-    session.commit()
-    response = jsonify(
-        {**verdict_json(verdict), **stamp_details(session, verdict, vietnam_today(now))}
-    )
+    verdict = verify_and_count(token, now)
+    details = stamp_details(request_session(), verdict, vietnam_today(now), details_cache())
+    response = jsonify({**verdict_json(verdict), **details})
     response.headers["Cache-Control"] = "no-store"
     return set_device_cookie(response)
 
@@ -55,10 +48,10 @@ def verify_bulk() -> Response:
     if isinstance(codes, Response):
         return codes
     now = utcnow()
-    verifier = _verifier()
+    checker = verifier()
     results = []
     for code in codes:
-        verdict = verifier.verify(code, now=now)
+        verdict = checker.verify(code, now=now)
         result: dict[str, Any] = {"code": code if len(code) <= 200 else code[:200] + "…"}
         result.update(verdict_json(verdict))
         if verdict.known and verdict.lot is not None:

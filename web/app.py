@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -54,22 +55,26 @@ def _register_web(app: Flask) -> None:
 
 
 def request_session() -> Session:
-    """The request's session, opened on first use; the request owns its transaction."""
-    from flask import current_app
+    """The request's reading session, opened on first use and closed at teardown.
 
+    Writes go through :func:`write_transaction`, short and committed before
+    the response is built, so a failed commit is an error the client sees.
+    """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["ocop.db"].sessionmaker()
+        g.db_session = database().read_sessionmaker()
     return g.db_session
+
+
+def write_transaction() -> AbstractContextManager[Session]:
+    """A transaction for the request's writes: committed on leaving, rolled back on error."""
+    return database().transaction()
+
+
+def database() -> Database:
+    return current_app.extensions["ocop.db"]
 
 
 def _close_session(exc: BaseException | None) -> None:
     session: Session | None = g.pop("db_session", None)
-    if session is None:
-        return
-    try:
-        if exc is None and session.in_transaction():
-            session.commit()
-        else:
-            session.rollback()
-    finally:
+    if session is not None:
         session.close()

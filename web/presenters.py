@@ -9,6 +9,7 @@ applied. :func:`stamp_details` gathers exactly that.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -129,38 +130,51 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
     return out
 
 
-def stamp_details(session: Session, verdict: Verdict, today: dt.date) -> dict[str, Any]:
-    """Everything behind a known stamp, for the page and the single-code API."""
-    lot = verdict.lot
-    if lot is None or not verdict.known:
-        return {}
+def lot_details(session: Session, lot: Lot, today: dt.date) -> dict[str, Any]:
+    """What every stamp of a lot shows and no scan changes: product, producer, journey."""
     product = lot.product
     assert product is not None
-    certificates = [certificate_json(c, today) for c in certificates_of(session, product)]
-    ocop = verdict.certificate
-    recall = lot.active_recall
-    batch = verdict.batch
-    assert batch is not None
     return {
         "product": product_json(product),
         "producer": organisation_json(product.producer),
         "lot": lot_json(lot),
-        "certificates": certificates,
-        # The OCOP mark may be shown only while the certificate is valid.
-        "ocop": certificate_json(ocop, today) if ocop and ocop.is_valid_on(today) else None,
-        "ocop_lapsed": certificate_json(ocop, today)
-        if ocop and not ocop.is_valid_on(today)
-        else None,
-        "recall": {"notice": recall.notice, "at": recall.recalled_at.isoformat()}
-        if recall
-        else None,
-        "batch": {
-            "number": batch.id,
-            "issued_at": batch.issued_at.isoformat() if batch.issued_at else None,
-            "void_reason": batch.void_reason,
-        },
+        "certificates": [certificate_json(c, today) for c in certificates_of(session, product)],
         "journey": [event_json(e) for e in journey(session, lot)],
     }
+
+
+def stamp_details(
+    session: Session,
+    verdict: Verdict,
+    today: dt.date,
+    cached: Callable[[Hashable, Callable[[], dict[str, Any]]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Everything behind a known stamp, for the page and the single-code API.
+
+    The lot's record (``cached`` may keep it a few seconds) is joined with what
+    the verdict read fresh: the OCOP certificate's state and any recall, which
+    must show at once.
+    """
+    lot, batch = verdict.lot, verdict.batch
+    if lot is None or batch is None or not verdict.known:
+        return {}
+    compute = lambda: lot_details(session, lot, today)  # noqa: E731
+    details = dict(cached((lot.id, today), compute) if cached else compute())
+    ocop = verdict.certificate
+    recall = lot.active_recall
+    # The OCOP mark may be shown only while the certificate is valid.
+    valid = ocop is not None and ocop.is_valid_on(today)
+    details["ocop"] = certificate_json(ocop, today) if ocop and valid else None
+    details["ocop_lapsed"] = certificate_json(ocop, today) if ocop and not valid else None
+    details["recall"] = (
+        {"notice": recall.notice, "at": recall.recalled_at.isoformat()} if recall else None
+    )
+    details["batch"] = {
+        "number": batch.id,
+        "issued_at": batch.issued_at.isoformat() if batch.issued_at else None,
+        "void_reason": batch.void_reason,
+    }
+    return details
 
 
 def is_ok(verdict: Verdict) -> bool:

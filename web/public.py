@@ -23,7 +23,6 @@ from ocop.stamps import (
     PinSecret,
     StampToken,
     Verdict,
-    Verifier,
     claim_pin,
 )
 from ocop.stamps.errors import StampError
@@ -31,7 +30,7 @@ from ocop.trace.db import VIETNAM, utcnow, vietnam_today
 from ocop.trace.models import Certification, Organisation, Product
 from ocop.trace.queries import certificates_of
 
-from .app import request_session
+from .app import request_session, write_transaction
 from .config import Settings
 from .errors import wants_json
 from .extensions import limiter
@@ -42,7 +41,8 @@ from .presenters import (
     stamp_details,
     verdict_json,
 )
-from .scanning import client_hash, scan_context, set_device_cookie
+from .scanning import client_hash, set_device_cookie
+from .verifying import details_cache, verifier, verify_and_count
 
 bp = Blueprint("public", __name__)
 
@@ -51,10 +51,6 @@ MAX_REPORT = 2000
 
 def _settings() -> Settings:
     return current_app.config["OCOP"]
-
-
-def _verifier() -> Verifier:
-    return Verifier(request_session(), device_threshold=_settings().device_threshold)
 
 
 def _limited(limit: str) -> Any:
@@ -84,10 +80,8 @@ def check() -> Response:
 @bp.get("/V/<path:token>")
 def verify(token: str) -> Response:
     now = utcnow()
-    session = request_session()
-    verdict = _verifier().verify(token, now=now, scan=scan_context())
-    session.commit()
-    details = stamp_details(session, verdict, vietnam_today(now))
+    verdict = verify_and_count(token, now)
+    details = stamp_details(request_session(), verdict, vietnam_today(now), details_cache())
     if wants_json():
         response = jsonify({**verdict_json(verdict), **details})
     else:
@@ -113,8 +107,7 @@ def _canonical(verdict: Verdict) -> str | None:
 @_limited("20/hour")
 def claim(token: str) -> Response:
     now = utcnow()
-    session = request_session()
-    verdict = _verifier().verify(token, now=now)
+    verdict = verifier().verify(token, now=now)
     batch = verdict.batch
     pin = request.form.get("pin", "")[:40]
     if batch is None or not batch.pin or verdict.token is None:
@@ -124,8 +117,8 @@ def claim(token: str) -> Response:
         outcome = "wrong"
         status = 400
     else:
-        claims = claim_pin(session, batch.id, verdict.token.index, now)
-        session.commit()
+        with write_transaction() as writer:
+            claims = claim_pin(writer, batch.id, verdict.token.index, now)
         outcome = "first" if claims == 1 else "again"
         status = 200
     page = render_template("pin.html", outcome=outcome, token=verdict.token.encode())
@@ -140,20 +133,18 @@ def report(token: str) -> Response:
     if not message or len(message) > MAX_REPORT:
         page = render_template("report.html", ok=False, token=token[:200])
         return Response(page, status=400)
-    session = request_session()
-    verdict = _verifier().verify(token, now=utcnow())
-    session.add(
-        FakeReport(
-            token=token[:200],
-            batch_id=verdict.batch.id if verdict.batch else None,
-            index=verdict.token.index if verdict.batch and verdict.token else None,
-            message=message,
-            contact=request.form.get("contact", "").strip()[:200] or None,
-            where_bought=request.form.get("where", "").strip()[:200] or None,
-            client_hash=client_hash(),
-        )
+    verdict = verifier().verify(token, now=utcnow())
+    report = FakeReport(
+        token=token[:200],
+        batch_id=verdict.batch.id if verdict.batch else None,
+        index=verdict.token.index if verdict.batch and verdict.token else None,
+        message=message,
+        contact=request.form.get("contact", "").strip()[:200] or None,
+        where_bought=request.form.get("where", "").strip()[:200] or None,
+        client_hash=client_hash(),
     )
-    session.commit()
+    with write_transaction() as writer:
+        writer.add(report)
     return Response(render_template("report.html", ok=True, token=_canonical(verdict)), status=201)
 
 
@@ -208,8 +199,9 @@ def certificate_page(cert_id: int) -> Any:
 
 @bp.get("/favicon.ico")
 def favicon() -> Response:
-    return send_from_directory(current_app.static_folder or "static", "favicon.ico",
-                               max_age=7 * 86400)
+    return send_from_directory(
+        current_app.static_folder or "static", "favicon.ico", max_age=7 * 86400
+    )
 
 
 @bp.get("/media/<path:name>")
