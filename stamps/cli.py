@@ -211,11 +211,10 @@ def _verify_online(text: str) -> dict[str, Any]:
         )
         out: dict[str, Any] = {"status": verdict.status, "reasons": list(verdict.reasons)}
         _add_token(out, verdict.token, verdict.key)
-        if verdict.known and verdict.lot is not None:
-            lot = verdict.lot
-            out["lot"] = lot.code
-            out["product"] = lot.product.name if lot.product else None
-            out["producer"] = lot.owner.name
+        if verdict.known and verdict.batch is not None:
+            out["lot"] = verdict.batch.lot_code
+            out["product"] = verdict.batch.product_name
+            out["producer"] = verdict.batch.producer_name
         return out
 
 

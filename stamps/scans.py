@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import ScanLog, StampDevice, StampScan
+
+# Core tables on the session's connection, not mapped classes through the
+# session: every statement here runs on each scan, and the ORM's machinery
+# around them cost more than the database did.
+_SCANS = StampScan.__table__
+_DEVICES = StampDevice.__table__
+_LOG = ScanLog.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +36,7 @@ class ScanSummary:
         }
 
 
-def _insert(session: Session, table: type) -> Insert:
+def _insert(session: Session, table: Table) -> Insert:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
@@ -46,7 +53,7 @@ def record_scan(
 ) -> ScanSummary:
     """Count one scan of stamp (batch, index); ``device`` is a keyed hash or None."""
     new_device = device is not None and _add_device(session, batch_id, index, device, now)
-    stmt = _insert(session, StampScan).values(
+    stmt = _insert(session, _SCANS).values(
         batch_id=batch_id,
         index=index,
         count=1,
@@ -56,20 +63,20 @@ def record_scan(
         last_at=now,
     )
     stmt = stmt.on_conflict_do_update(
-        index_elements=[StampScan.batch_id, StampScan.index],
+        index_elements=[_SCANS.c.batch_id, _SCANS.c.index],
         set_={
-            "count": StampScan.count + 1,
-            "devices": StampScan.devices + (1 if new_device else 0),
+            "count": _SCANS.c.count + 1,
+            "devices": _SCANS.c.devices + (1 if new_device else 0),
             "last_at": now,
         },
     ).returning(
-        StampScan.count,
-        StampScan.devices,
-        StampScan.pin_claims,
-        StampScan.first_at,
-        StampScan.last_at,
+        _SCANS.c.count,
+        _SCANS.c.devices,
+        _SCANS.c.pin_claims,
+        _SCANS.c.first_at,
+        _SCANS.c.last_at,
     )
-    row = session.execute(stmt).one()
+    row = session.connection().execute(stmt).one()
     session.add(
         ScanLog(
             batch_id=batch_id, index=index, scanned_at=now, first_for_device=new_device, place=place
@@ -80,32 +87,32 @@ def record_scan(
 
 def _add_device(session: Session, batch_id: int, index: int, device: str, now: dt.datetime) -> bool:
     stmt = (
-        _insert(session, StampDevice)
+        _insert(session, _DEVICES)
         .values(batch_id=batch_id, index=index, device=device, first_at=now)
         .on_conflict_do_nothing()
         # RETURNING, not rowcount: rowcount of an ORM-enabled insert is not
         # reliable across drivers, a returned row is.
-        .returning(StampDevice.device)
+        .returning(_DEVICES.c.device)
     )
-    return session.execute(stmt).first() is not None
+    return session.connection().execute(stmt).first() is not None
 
 
 def scan_summary(session: Session, batch_id: int, index: int) -> ScanSummary | None:
     row = session.execute(
         select(
-            StampScan.count,
-            StampScan.devices,
-            StampScan.pin_claims,
-            StampScan.first_at,
-            StampScan.last_at,
-        ).where(StampScan.batch_id == batch_id, StampScan.index == index)
+            _SCANS.c.count,
+            _SCANS.c.devices,
+            _SCANS.c.pin_claims,
+            _SCANS.c.first_at,
+            _SCANS.c.last_at,
+        ).where(_SCANS.c.batch_id == batch_id, _SCANS.c.index == index)
     ).one_or_none()
     return _summary(row) if row else None
 
 
 def claim_pin(session: Session, batch_id: int, index: int, now: dt.datetime) -> int:
     """Record a correct PIN entry; returns how many claims there have been, this one included."""
-    stmt = _insert(session, StampScan).values(
+    stmt = _insert(session, _SCANS).values(
         batch_id=batch_id,
         index=index,
         count=0,
@@ -116,14 +123,14 @@ def claim_pin(session: Session, batch_id: int, index: int, now: dt.datetime) -> 
         pin_claimed_at=now,
     )
     stmt = stmt.on_conflict_do_update(
-        index_elements=[StampScan.batch_id, StampScan.index],
-        set_={"pin_claims": StampScan.pin_claims + 1},
-    ).returning(StampScan.pin_claims)
+        index_elements=[_SCANS.c.batch_id, _SCANS.c.index],
+        set_={"pin_claims": _SCANS.c.pin_claims + 1},
+    ).returning(_SCANS.c.pin_claims)
     claims = session.execute(stmt).scalar_one()
     if claims == 1:
         session.execute(
-            update(StampScan)
-            .where(StampScan.batch_id == batch_id, StampScan.index == index)
+            update(_SCANS)
+            .where(_SCANS.c.batch_id == batch_id, _SCANS.c.index == index)
             .values(pin_claimed_at=now)
         )
     return claims

@@ -9,19 +9,21 @@ fails or records that it passed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from ocop.keys.registry import DatabaseKeySource
-from ocop.keys.trustlist import TrustedKey
+from ocop.keys.trustlist import KeyStatus, TrustedKey
 from ocop.trace.db import vietnam_today
-from ocop.trace.models import Certification, Lot
+from ocop.trace.models import Certification, Product
 from ocop.trace.queries import latest_ocop_certificate
 
 from .errors import MalformedToken
-from .models import BatchStatus, StampBatch
+from .facts import BatchFacts, batch_facts
+from .models import BatchStatus
 from .offline import Finding, Reason, SignedStamp, VerdictStatus, authenticate, key_not_revoked
 from .scans import ScanSummary, record_scan, scan_summary
 from .serial import Serial
@@ -43,17 +45,13 @@ class Verdict:
     reasons: tuple[Reason, ...]
     token: StampToken | None = None
     key: TrustedKey | None = None
-    batch: StampBatch | None = None
+    batch: BatchFacts | None = None
     certificate: Certification | None = None
     scans: ScanSummary | None = None
 
     @property
     def serial(self) -> Serial | None:
         return Serial(self.token.batch, self.token.index) if self.token else None
-
-    @property
-    def lot(self) -> Lot | None:
-        return self.batch.lot if self.batch else None
 
     @property
     def known(self) -> bool:
@@ -75,7 +73,8 @@ class _Context:
     stamp: SignedStamp
     today: dt.date
     device_threshold: int
-    batch: StampBatch | None = None
+    certificate_of: Callable[[int], Certification | None]
+    batch: BatchFacts | None = None
     certificate: Certification | None = None
     scans: ScanSummary | None = None
     findings: list[Finding] = field(default_factory=list)
@@ -85,6 +84,11 @@ Check = Callable[[_Context], Sequence[Finding]]
 
 
 def _key_not_revoked(ctx: _Context) -> Sequence[Finding]:
+    # The batch row carries the key's status as of now; the key source may
+    # keep keys a few seconds, and a revocation must not wait for it.
+    if ctx.batch is not None and ctx.batch.kid == ctx.stamp.key.kid:
+        revoked = ctx.batch.key_status is KeyStatus.REVOKED
+        return [Finding(VerdictStatus.REVOKED, Reason.KEY_REVOKED)] if revoked else []
     finding = key_not_revoked(ctx.stamp)
     return [finding] if finding else []
 
@@ -93,7 +97,7 @@ def _batch_known(ctx: _Context) -> Sequence[Finding]:
     token, key, batch = ctx.stamp.token, ctx.stamp.key, ctx.batch
     if (
         batch is None
-        or batch.key.kid != key.kid
+        or batch.kid != key.kid
         or token.index >= batch.count
         or batch.status not in (BatchStatus.ISSUED, BatchStatus.VOIDED)
     ):
@@ -106,7 +110,7 @@ def _batch_known(ctx: _Context) -> Sequence[Finding]:
 
 def _lot_not_recalled(ctx: _Context) -> Sequence[Finding]:
     assert ctx.batch is not None
-    if ctx.batch.lot.recalls:
+    if ctx.batch.recall_notice is not None:
         return [Finding(VerdictStatus.RECALLED, Reason.LOT_RECALLED)]
     return []
 
@@ -115,8 +119,8 @@ def _certificate_valid(ctx: _Context) -> Sequence[Finding]:
     # The stamp stays genuine when a certificate lapses: the lot was certified
     # when it was stamped. The page stops showing the OCOP mark and says why.
     assert ctx.batch is not None
-    product = ctx.batch.lot.product
-    cert = latest_ocop_certificate(ctx.session, product, ctx.today) if product else None
+    product_id = ctx.batch.product_id
+    cert = ctx.certificate_of(product_id) if product_id is not None else None
     ctx.certificate = cert
     if cert is None:
         return [Finding(VerdictStatus.GENUINE, Reason.NO_VALID_CERTIFICATE)]
@@ -129,7 +133,7 @@ def _certificate_valid(ctx: _Context) -> Sequence[Finding]:
 
 def _before_best_before(ctx: _Context) -> Sequence[Finding]:
     assert ctx.batch is not None
-    best_before = ctx.batch.lot.best_before
+    best_before = ctx.batch.best_before
     if best_before is not None and best_before < ctx.today:
         return [Finding(VerdictStatus.GENUINE, Reason.PAST_BEST_BEFORE)]
     return []
@@ -164,27 +168,48 @@ def _reasons(findings: Sequence[Finding]) -> tuple[Reason, ...]:
     return tuple(dict.fromkeys(f.reason for f in findings))
 
 
+class Cache(Protocol):
+    """A shared, short-lived cache (the web keeps one per process)."""
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any: ...
+
+
 class Verifier:
     """Verifies stamps against this server's records; one per request or command.
 
-    Keys and batches are cached for its lifetime, so a bulk check of a
-    thousand codes from one delivery costs a handful of queries.
+    A batch's facts are read fresh for every verdict, in one query. Keys and
+    certificates may come from ``cache``, which a web process shares between
+    requests: keys never change but for their status, which the batch's facts
+    carry fresh; a certificate's change shows once the cache lets go of it.
     """
 
     def __init__(
-        self, session: Session, *, device_threshold: int = 10, writer: Session | None = None
+        self,
+        session: Session,
+        *,
+        device_threshold: int = 10,
+        writer: Session | None = None,
+        cache: Cache | None = None,
     ) -> None:
         self.session = session
         # Where scans are counted: by default the reading session; a web request
         # passes a short write transaction so that reading takes no write lock.
         self.writer = writer or session
         self.device_threshold = device_threshold
-        self._keys = DatabaseKeySource(session)
-        self._batches: dict[int, StampBatch | None] = {}
+        self._cache = cache or _RequestCache()
+        self._keys = _CachedKeys(DatabaseKeySource(session), self._cache)
+        self._batches: dict[int, BatchFacts | None] = {}
 
-    def _batch(self, number: int) -> StampBatch | None:
+    def _certificate(self, product_id: int, today: dt.date) -> Certification | None:
+        def load() -> Certification | None:
+            product = self.session.get(Product, product_id)
+            return latest_ocop_certificate(self.session, product, today) if product else None
+
+        return self._cache.get(("certificate", product_id, today), load)
+
+    def _batch(self, number: int) -> BatchFacts | None:
         if number not in self._batches:
-            self._batches[number] = self.session.get(StampBatch, number)
+            self._batches[number] = batch_facts(self.session, number)
         return self._batches[number]
 
     def verify(
@@ -207,6 +232,7 @@ class Verifier:
             outcome,
             today=vietnam_today(now),
             device_threshold=self.device_threshold,
+            certificate_of=lambda product_id: self._certificate(product_id, vietnam_today(now)),
             batch=self._batch(token.batch),
         )
         ctx.findings.append(Finding(VerdictStatus.GENUINE, Reason.SIGNATURE_VALID))
@@ -236,3 +262,24 @@ class Verifier:
         return record_scan(
             self.writer, token.batch, token.index, device=scan.device, now=now, place=scan.place
         )
+
+
+class _RequestCache:
+    """The default cache: a plain dict for the Verifier's own lifetime."""
+
+    def __init__(self) -> None:
+        self._items: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if key not in self._items:
+            self._items[key] = compute()
+        return self._items[key]
+
+
+class _CachedKeys:
+    def __init__(self, source: DatabaseKeySource, cache: Cache) -> None:
+        self._source = source
+        self._cache = cache
+
+    def candidates(self, prefix: bytes) -> Sequence[TrustedKey]:
+        return self._cache.get(("keys", bytes(prefix)), lambda: self._source.candidates(prefix))

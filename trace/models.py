@@ -130,7 +130,7 @@ class Organisation(Base):
     created_at: Mapped[created_at]
 
     addresses: Mapped[list[Address]] = relationship(
-        back_populates="organisation", order_by="Address.effective_from", lazy="selectin"
+        back_populates="organisation", order_by="Address.effective_from"
     )
 
     def address_on(self, day: dt.date) -> Address | None:

@@ -54,10 +54,9 @@ def verify_bulk() -> Response:
         verdict = checker.verify(code, now=now)
         result: dict[str, Any] = {"code": code if len(code) <= 200 else code[:200] + "…"}
         result.update(verdict_json(verdict))
-        if verdict.known and verdict.lot is not None:
-            lot = verdict.lot
-            result["lot"] = lot.code
-            result["product"] = lot.product.name if lot.product else None
+        if verdict.known and verdict.batch is not None:
+            result["lot"] = verdict.batch.lot_code
+            result["product"] = verdict.batch.product_name
         results.append(result)
     summary: dict[str, int] = {}
     for result in results:

@@ -130,8 +130,9 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
     return out
 
 
-def lot_details(session: Session, lot: Lot, today: dt.date) -> dict[str, Any]:
+def lot_details(session: Session, lot_id: int, today: dt.date) -> dict[str, Any]:
     """What every stamp of a lot shows and no scan changes: product, producer, journey."""
+    lot = session.get_one(Lot, lot_id)
     product = lot.product
     assert product is not None
     return {
@@ -155,19 +156,20 @@ def stamp_details(
     the verdict read fresh: the OCOP certificate's state and any recall, which
     must show at once.
     """
-    lot, batch = verdict.lot, verdict.batch
-    if lot is None or batch is None or not verdict.known:
+    batch = verdict.batch
+    if batch is None or not verdict.known:
         return {}
-    compute = lambda: lot_details(session, lot, today)  # noqa: E731
-    details = dict(cached((lot.id, today), compute) if cached else compute())
+    compute = lambda: lot_details(session, batch.lot_id, today)  # noqa: E731
+    details = dict(cached(("lot", batch.lot_id, today), compute) if cached else compute())
     ocop = verdict.certificate
-    recall = lot.active_recall
     # The OCOP mark may be shown only while the certificate is valid.
     valid = ocop is not None and ocop.is_valid_on(today)
     details["ocop"] = certificate_json(ocop, today) if ocop and valid else None
     details["ocop_lapsed"] = certificate_json(ocop, today) if ocop and not valid else None
     details["recall"] = (
-        {"notice": recall.notice, "at": recall.recalled_at.isoformat()} if recall else None
+        {"notice": batch.recall_notice, "at": batch.recalled_at.isoformat()}
+        if batch.recall_notice is not None and batch.recalled_at is not None
+        else None
     )
     details["batch"] = {
         "number": batch.id,

@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
     app.config["RATELIMIT_DEFAULT"] = settings.rate_limit or "1000000/second"
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.rate_limit_storage)
     limiter.init_app(app)
-    app.extensions["ocop.details"] = TtlCache(seconds=10)
+    app.extensions["ocop.cache"] = TtlCache(seconds=10)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     errors.init_app(app)

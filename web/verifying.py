@@ -19,6 +19,7 @@ def verifier(writer: Session | None = None) -> Verifier:
         request_session(),
         device_threshold=current_app.config["OCOP"].device_threshold,
         writer=writer,
+        cache=current_app.extensions["ocop.cache"],
     )
 
 
@@ -31,4 +32,4 @@ def verify_and_count(token: str, now: dt.datetime) -> Verdict:
 def details_cache() -> Any:
     # A lot's record changes rarely; a few seconds' reuse spares every scan the
     # journey's queries. What must show at once (recall, certificate) is read fresh.
-    return current_app.extensions["ocop.details"].get
+    return current_app.extensions["ocop.cache"].get

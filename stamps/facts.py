@@ -1,0 +1,121 @@
+"""What the verifier needs to know about a batch, read in one query.
+
+A scan is the hot path of the whole service, so the facts come from one Core
+SELECT into a plain value instead of a graph of ORM objects; the page's
+details (product, journey) are loaded separately and may be cached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ocop.keys.models import IssuerKey
+from ocop.keys.trustlist import KeyStatus
+from ocop.trace.models import Lot, Organisation, Product, Recall
+
+from .models import BatchStatus, StampBatch
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFacts:
+    id: int
+    count: int
+    status: BatchStatus
+    pin: bool
+    issued_at: dt.datetime | None
+    void_reason: str | None
+    kid: str
+    key_status: KeyStatus
+    lot_id: int
+    lot_code: str
+    best_before: dt.date | None
+    product_id: int | None
+    product_name: str | None
+    producer_name: str
+    recall_notice: str | None
+    recalled_at: dt.datetime | None
+
+
+_b, _k, _l = StampBatch.__table__, IssuerKey.__table__, Lot.__table__
+_p, _o, _r = Product.__table__, Organisation.__table__, Recall.__table__
+_r2 = _r.alias("newer")
+_latest_recall = (
+    select(_r2.c.id)
+    .where(_r2.c.lot_id == _l.c.id)
+    .order_by(_r2.c.id.desc())
+    .limit(1)
+    .correlate(_l)
+    .scalar_subquery()
+)
+
+_FACTS = (
+    select(
+        _b.c.id,
+        _b.c["count"],
+        _b.c.status,
+        _b.c.pin,
+        _b.c.issued_at,
+        _b.c.void_reason,
+        _k.c.kid,
+        _k.c.status,
+        _l.c.id,
+        _l.c.code,
+        _l.c.best_before,
+        _p.c.id,
+        _p.c.name,
+        _o.c.name,
+        _r.c.notice,
+        _r.c.recalled_at,
+    )
+    .join(_k, _k.c.id == _b.c.key_id)
+    .join(_l, _l.c.id == _b.c.lot_id)
+    .join(_o, _o.c.id == _l.c.owner_id)
+    .outerjoin(_p, _p.c.id == _l.c.product_id)
+    .outerjoin(_r, _r.c.id == _latest_recall)
+)
+
+
+def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
+    row = session.connection().execute(_FACTS.where(_b.c.id == batch_id)).first()
+    if row is None:
+        return None
+    (
+        id_,
+        count,
+        status,
+        pin,
+        issued_at,
+        void_reason,
+        kid,
+        key_status,
+        lot_id,
+        lot_code,
+        best_before,
+        product_id,
+        product_name,
+        producer_name,
+        notice,
+        recalled_at,
+    ) = row
+    return BatchFacts(
+        id=id_,
+        count=count,
+        status=BatchStatus(status),
+        pin=bool(pin),
+        issued_at=issued_at,
+        void_reason=void_reason,
+        kid=kid,
+        key_status=KeyStatus(key_status),
+        lot_id=lot_id,
+        lot_code=lot_code,
+        best_before=best_before,
+        product_id=product_id,
+        product_name=product_name,
+        producer_name=producer_name,
+        recall_notice=notice,
+        recalled_at=recalled_at,
+    )
