@@ -17,11 +17,20 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, lazyload, selectinload
 
 from .models import Event, EventLot, Facility, Lot, LotRole
 
 K = TypeVar("K", bound=Hashable)
+
+# A lot's product, place and owner are few distinct rows shared by many lots:
+# one SELECT each beats joining them onto every lot row of a deep genealogy.
+_LOT_PARTS = (selectinload(Lot.product), selectinload(Lot.facility), selectinload(Lot.owner))
+_EVENT_PARTS = (
+    selectinload(Event.lots).selectinload(EventLot.lot).options(*_LOT_PARTS),
+    selectinload(Event.facility),
+    selectinload(Event.organisation),
+)
 
 # Roles in which a lot is what an event is about, rather than consumed by it.
 _SUBJECT_ROLES = (LotRole.OBJECT, LotRole.PARENT, LotRole.CHILD, LotRole.OUTPUT)
@@ -211,9 +220,18 @@ def upstream_tree(session: Session, lot: Lot) -> LotTree:
         .order_by(out.lot_id, inp.event_id, inp.id)
     ).all()
     lot_ids = {lot.id} | {e[1] for e in edges}
-    lots = {x.id: x for x in session.scalars(select(Lot).where(Lot.id.in_(lot_ids)))}
+    lots = {
+        x.id: x
+        for x in session.scalars(select(Lot).where(Lot.id.in_(lot_ids)).options(*_LOT_PARTS))
+    }
     event_ids = {e[2] for e in edges}
-    events = {x.id: x for x in session.scalars(select(Event).where(Event.id.in_(event_ids)))}
+    # The tree names each event; it does not need every event's own lot list.
+    events = {
+        x.id: x
+        for x in session.scalars(
+            select(Event).where(Event.id.in_(event_ids)).options(lazyload(Event.lots))
+        )
+    }
     inputs: dict[int, list[tuple[int, int, Decimal | None, str | None]]] = {}
     for output_id, input_id, event_id, quantity, unit in edges:
         inputs.setdefault(output_id, []).append((input_id, event_id, quantity, unit))
@@ -278,6 +296,7 @@ def journey(session: Session, lot: Lot) -> list[Event]:
             select(Event)
             .where(Event.id.in_(touching), _not_corrected(Event.id))
             .order_by(Event.event_time, Event.id)
+            .options(*_EVENT_PARTS)
         )
     )
 
@@ -290,7 +309,12 @@ def events_touching(
     Events that a later one corrects are left out unless ``corrected_too``.
     """
     touching = select(EventLot.event_id).where(EventLot.lot_id.in_(list(lot_ids)))
-    query = select(Event).where(Event.id.in_(touching)).order_by(Event.event_time, Event.id)
+    query = (
+        select(Event)
+        .where(Event.id.in_(touching))
+        .order_by(Event.event_time, Event.id)
+        .options(*_EVENT_PARTS)
+    )
     if not corrected_too:
         query = query.where(_not_corrected(Event.id))
     return list(session.scalars(query))

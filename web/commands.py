@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from ocop.keys import keystore_for
 from ocop.keys.bootstrap import ensure_first_authority
@@ -80,7 +81,8 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
     if no_serve:
         return
     click.echo(f"Serving the verifier on http://{host}:{port}/ (Ctrl+C to stop)")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Flask's app.run() refuses to run inside a CLI command; serve directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 def _demo_batch(settings: Settings) -> tuple[StampBatch, Path]:
