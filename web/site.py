@@ -32,7 +32,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.config["RATELIMIT_ENABLED"] = settings.rate_limit is not None
-    app.config["RATELIMIT_DEFAULT"] = settings.rate_limit or "1000000/second"
+    # One budget per client across every route (a page and its API share it).
+    app.config["RATELIMIT_APPLICATION"] = settings.rate_limit or "1000000/second"
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.rate_limit_storage)
     limiter.init_app(app)
     app.extensions["ocop.cache"] = TtlCache(seconds=10)
