@@ -195,12 +195,9 @@ def _time_tree(db: Database, code: str, depth: int) -> None:
             seconds, events = timed(lambda lot=lot, s=session: journey(s, lot))
             assert len(events) == depth
             journeys.append(seconds)
-    print(
-        f"upstream tree, {depth:,} ancestors: {statistics.median(trees) * 1000:6.1f} ms (median of 5)"
-    )
-    print(
-        f"journey, {depth:,} events:          {statistics.median(journeys) * 1000:6.1f} ms (median of 5)"
-    )
+    tree_ms, journey_ms = statistics.median(trees) * 1000, statistics.median(journeys) * 1000
+    print(f"upstream tree, {depth:,} ancestors: {tree_ms:6.1f} ms (median of 5)")
+    print(f"journey, {depth:,} events:          {journey_ms:6.1f} ms (median of 5)")
 
 
 if __name__ == "__main__":

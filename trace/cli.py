@@ -21,7 +21,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from .db import Database, vietnam_today
+from .db import VIETNAM, Database, vietnam_today
 from .epcis import epcis_document, local_event_time
 from .errors import DatabaseNotReady, TraceError
 from .genealogy import LotLink, LotTree, journey, one_step_back, one_step_forward, upstream_tree
@@ -82,7 +82,8 @@ def _number(value: Decimal | None) -> int | float | None:
 
 
 @trace_cli.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+# Plain paths: a missing file or a folder gets our one-line error, not click's usage text.
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--check", is_flag=True, help="Validate only: report what would change, write nothing."
 )
@@ -271,10 +272,11 @@ def _show_text(
     dates.append(_amount(lot.quantity, lot.unit))
     click.echo(f"  details:     {', '.join(d for d in dates if d) or '-'}")
     for recall in lot.recalls:
-        click.echo(f"  RECALLED {recall.recalled_at:%Y-%m-%d}: {recall.notice}")
+        click.echo(f"  RECALLED {recall.recalled_at.astimezone(VIETNAM):%Y-%m-%d}: {recall.notice}")
     _section("One step back (made from)", [_link_line(x) for x in back])
     _section("One step forward (made into)", [_link_line(x) for x in forward])
-    _section(f"Upstream tree ({len(tree)} lots)", _tree_lines(tree))
+    count = len(tree)
+    _section(f"Upstream tree ({count} lot{'s' if count != 1 else ''})", _tree_lines(tree))
     _section("Journey", [_journey_line(e) for e in events])
 
 
@@ -326,22 +328,24 @@ def _link_line(link: LotLink) -> str:
 def _tree_lines(tree: LotTree) -> list[str]:
     lines: list[str] = []
     seen: set[int] = set()
-    # (node, amount text, depth); depth-first, inputs in recorded order.
-    stack: list[tuple[LotTree, str, int]] = [(tree, "", 0)]
+    # (node, amount text, depth, last among its siblings); depth first, in recorded order.
+    stack: list[tuple[LotTree, str, int, bool]] = [(tree, "", 0, True)]
     while stack:
-        node, amount, depth = stack.pop()
-        indent = "  " * min(depth, _MAX_INDENT) + ("└─ " if depth else "")
+        node, amount, depth, last = stack.pop()
+        branch = ("└─ " if last else "├─ ") if depth else ""
+        indent = "   " * min(max(depth - 1, 0), _MAX_INDENT) + branch
         deep = f"[{depth}] " if depth > _MAX_INDENT else ""
-        where = f" @ {_place(node.lot.facility)}" if node.lot.facility else ""
         if node.lot.id in seen:
             lines.append(f"{indent}{deep}{node.lot.code}{amount} (shown above)")
             continue
         seen.add(node.lot.id)
         label = "raw material: " if node.is_raw and depth else ""
+        where = f" @ {_place(node.lot.facility)}" if node.lot.facility else ""
         lines.append(f"{indent}{deep}{label}{node.lot.code} {node.lot.description}{amount}{where}")
-        for link in reversed(node.inputs):
+        for i, link in reversed(list(enumerate(node.inputs))):
             text = _amount(link.quantity, link.unit)
-            stack.append((link.tree, f", {text}" if text else "", depth + 1))
+            last_child = i == len(node.inputs) - 1
+            stack.append((link.tree, f", {text}" if text else "", depth + 1, last_child))
     return lines
 
 
@@ -359,7 +363,7 @@ def _journey_line(event: Event) -> str:
 @click.option("--lot", "lot_code", metavar="CODE", help="Only the events of this lot's genealogy.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Write to this file instead of standard output.",
 )
 def export_epcis_command(lot_code: str | None, out: Path | None) -> None:

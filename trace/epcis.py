@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import utcnow
-from .genealogy import events_touching, related_lot_ids
+from .genealogy import EVENT_PARTS, events_touching, related_lot_ids
 from .importer import CBV_BIZ_STEPS, UNITS, is_uri
 from .models import Event, EventLot, EventType, Facility, Lot, LotRole
 from .queries import find_lot
@@ -188,7 +188,8 @@ def _lot_attributes(lot: Lot) -> list[dict[str, Any]]:
 
 def _events(session: Session, lot_code: str | None) -> list[Event]:
     if lot_code is None:
-        return list(session.scalars(select(Event).order_by(Event.event_time, Event.id)))
+        query = select(Event).order_by(Event.event_time, Event.id).options(*EVENT_PARTS)
+        return list(session.scalars(query))
     lot = find_lot(session, lot_code)
     # Corrected events stay in the export: the correction points at them.
     return events_touching(session, related_lot_ids(session, lot), corrected_too=True)

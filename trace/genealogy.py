@@ -26,7 +26,8 @@ K = TypeVar("K", bound=Hashable)
 # A lot's product, place and owner are few distinct rows shared by many lots:
 # one SELECT each beats joining them onto every lot row of a deep genealogy.
 _LOT_PARTS = (selectinload(Lot.product), selectinload(Lot.facility), selectinload(Lot.owner))
-_EVENT_PARTS = (
+# Loader options for events shown with their lots (journey, export).
+EVENT_PARTS = (
     selectinload(Event.lots).selectinload(EventLot.lot).options(*_LOT_PARTS),
     selectinload(Event.facility),
     selectinload(Event.organisation),
@@ -296,7 +297,7 @@ def journey(session: Session, lot: Lot) -> list[Event]:
             select(Event)
             .where(Event.id.in_(touching), _not_corrected(Event.id))
             .order_by(Event.event_time, Event.id)
-            .options(*_EVENT_PARTS)
+            .options(*EVENT_PARTS)
         )
     )
 
@@ -313,7 +314,7 @@ def events_touching(
         select(Event)
         .where(Event.id.in_(touching))
         .order_by(Event.event_time, Event.id)
-        .options(*_EVENT_PARTS)
+        .options(*EVENT_PARTS)
     )
     if not corrected_too:
         query = query.where(_not_corrected(Event.id))
@@ -339,6 +340,9 @@ def descendant_edges(session: Session, lot_ids: Iterable[int]) -> list[tuple[int
     return [(i, o, e) for i, o, e in rows]
 
 
+_DONE: Any = object()
+
+
 def find_cycle(graph: Mapping[K, Iterable[K]]) -> list[K] | None:
     """A loop in ``graph`` (node -> successors) as [a, b, ..., a], or None if acyclic."""
     colour: dict[K, int] = {}  # 1: on the current path, 2: finished
@@ -349,8 +353,8 @@ def find_cycle(graph: Mapping[K, Iterable[K]]) -> list[K] | None:
         iters: list[Iterator[K]] = [iter(graph.get(start, ()))]
         colour[start] = 1
         while iters:
-            nxt = next(iters[-1], None)
-            if nxt is None:
+            nxt = next(iters[-1], _DONE)
+            if nxt is _DONE:
                 colour[path.pop()] = 2
                 iters.pop()
             elif colour.get(nxt) == 1:
@@ -363,6 +367,7 @@ def find_cycle(graph: Mapping[K, Iterable[K]]) -> list[K] | None:
 
 
 __all__ = [
+    "EVENT_PARTS",
     "LotInput",
     "LotLink",
     "LotTree",

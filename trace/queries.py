@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from .errors import InvalidRecord, NotFound
 from .models import Certification, Lot, Organisation, Product, Recall, Scheme
@@ -135,7 +135,10 @@ def certificates_of(session: Session, product: Product) -> list[Certification]:
 def list_lots(session: Session, today: dt.date) -> list[LotSummary]:
     """Every lot, newest production first, saying whether it may get stamps today."""
     lots = session.scalars(
-        select(Lot).order_by(Lot.produced_on.desc().nulls_last(), Lot.code)
+        select(Lot)
+        .order_by(Lot.produced_on.desc().nulls_last(), Lot.code)
+        # Few products and owners, many lots: one SELECT each, not a join per lot.
+        .options(selectinload(Lot.product), selectinload(Lot.owner), lazyload(Lot.facility))
     ).all()
     certs = ocop_certificates(session, {lot.product_id for lot in lots if lot.product_id})
     recalled = set(session.scalars(select(Recall.lot_id).distinct()))

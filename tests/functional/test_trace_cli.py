@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from importlib import resources
+from urllib.parse import quote
 
 import jsonschema
 import pytest
+import sqlalchemy
 from sqlalchemy.orm import Session
 
 from ocop.web import create_app
@@ -213,6 +216,32 @@ def test_empty_database_lists_nothing(runner):
     result = runner.invoke(main, ["trace", "lots"])
     assert result.exit_code == 0 and "No lots recorded yet" in result.output
     assert json.loads(runner.invoke(main, ["trace", "lots", "--json"]).stdout) == []
+
+
+@pytest.mark.postgres_only
+def test_missing_schema_on_postgresql_says_to_run_init(tmp_path, database_url, is_postgres):
+    if not is_postgres:
+        pytest.skip("needs OCOP_TEST_DATABASE_URL")
+    base = database_url.split("?")[0]
+    schema = f"ocop_empty_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    app = create_app(
+        {
+            "database_url": f"{base}?options={quote(f'-csearch_path={schema}')}",
+            "instance": tmp_path / "instance",
+            "secret_key": "test",
+            "rate_limit": None,
+        }
+    )
+    try:
+        fails(app.test_cli_runner().invoke(main, ["trace", "show", "X"]), "run `ocop init` first")
+    finally:
+        app.extensions["ocop.db"].dispose()
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def test_missing_schema_says_to_run_init(tmp_path):

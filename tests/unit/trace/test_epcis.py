@@ -7,10 +7,12 @@ import json
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ocop.trace.epcis import EPCIS_CONTEXT, epcis_document
 from ocop.trace.errors import NotFound
-from ocop.trace.importer import import_records, load_sample
+from ocop.trace.importer import import_records, is_uri, load_sample
 from tests.conftest import SHARED
 
 from .documents import event_id
@@ -128,3 +130,59 @@ def test_an_empty_database_exports_an_empty_valid_document(validator, session):
     document = epcis_document(session)
     assert document["epcisBody"]["eventList"] == []
     assert_valid(validator, document)
+
+
+def test_aggregation_and_transaction_events_export_valid(validator, session, doc):
+    doc["lots"].append({"code": "PALLET-1", "item": "Pallet", "facility": "PLANT"})
+    doc["events"] += [
+        {
+            "id": event_id(40),
+            "type": "AggregationEvent",
+            "action": "ADD",
+            "biz_step": "packing",
+            "time": "2025-09-19T10:00:00+07:00",
+            "facility": "PLANT",
+            "parent": "PALLET-1",
+            "lots": [{"lot": "BC-1", "quantity": 100, "unit": "box"}],
+        },
+        {
+            "id": event_id(41),
+            "type": "TransactionEvent",
+            "action": "ADD",
+            "biz_step": "shipping",
+            "time": "2025-09-20T06:00:00Z",
+            "facility": "PLANT",
+            "lots": [{"lot": "BC-1", "quantity": 100}],
+            "documents": [
+                {"type": "po", "id": "urn:ocop:po:QN-2025-77"},
+                {"type": "inv", "id": "HĐ 0001872"},
+            ],
+        },
+    ]
+    import_records(session, doc)
+    document = epcis_document(session, "BC-1")
+    assert_valid(validator, document)
+    events = {e["eventID"]: e for e in document["epcisBody"]["eventList"]}
+    packed = events[event_id(40)]
+    assert packed["parentID"] == "urn:ocop:lot:PALLET-1"
+    assert packed["childQuantityList"][0]["epcClass"].endswith("/10/BC-1")
+    sold = events[event_id(41)]
+    assert sold["eventTimeZoneOffset"] == "+00:00"
+    assert sold["quantityList"] == [
+        {"epcClass": "https://id.gs1.org/01/08936045120019/10/BC-1", "quantity": 100}
+    ]
+    assert [t["bizTransaction"] for t in sold["bizTransactionList"]] == [
+        "urn:ocop:po:QN-2025-77",
+        "urn:ocop:doc:inv:H%C4%90%200001872",
+    ]
+
+
+_URI_TEXT = st.text(alphabet="abcXYZ019-._~:/?#[]@!$&'()*+,;=%", max_size=16)
+
+
+@given(st.sampled_from(["urn:", "https://", "a:", "http://x/", "b://"]), _URI_TEXT)
+def test_what_the_import_takes_as_a_uri_the_schema_does_too(prefix, rest):
+    checker = jsonschema.Draft7Validator.FORMAT_CHECKER
+    value = prefix + rest
+    if is_uri(value):
+        assert checker.conforms(value, "uri"), value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -92,6 +93,8 @@ def test_bad_json_says_line_and_column(tmp_path):
         (b"[1, 2]", "top level must be a JSON object"),
         (b'"text"', "top level must be a JSON object"),
         (b'{"lots": [{"quantity": NaN}]}', "NaN is not a number JSON allows"),
+        ('{"lots": []}'.encode("utf-16"), "is UTF-16 text"),
+        (b"[" * 100_000, "nested too deeply"),
     ],
 )
 def test_not_our_format_at_all(raw, says):
@@ -686,6 +689,15 @@ def test_the_sample_loads_and_reloads(session):
     assert row_counts(session) == before
     assert all(o.sample for o in session.scalars(select(Organisation)))
     assert all(e.sample for e in session.scalars(select(Event)))
+
+
+def test_the_documented_example_imports(session):
+    doc = Path(__file__).resolve().parents[3] / "docs" / "import-format.md"
+    text = doc.read_text(encoding="utf-8").split("## A small example", 1)[1]
+    example = json.loads(text.split("```json", 1)[1].split("```", 1)[0])
+    summary = import_records(session, example)
+    assert summary.created["events"] == 2
+    assert import_records(session, example).total_created == 0
 
 
 def test_the_sample_is_nfc_and_has_a_vietnamese_gtin():
