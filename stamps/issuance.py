@@ -47,6 +47,8 @@ def check_issuable(session: Session, lot: Lot, key: IssuerKey, today: dt.date) -
     """Refuse, with the reason, unless this key may sign stamps for this lot today."""
     if lot.product is None:
         raise IssuanceRefused(f"lot {lot.code} is a raw-material lot; only product lots get stamps")
+    if lot.recalls:
+        raise IssuanceRefused(f"lot {lot.code} has been recalled; it gets no new stamps")
     if valid_ocop_certificate(session, lot.product, today) is None:
         raise IssuanceRefused(
             f"lot {lot.code}: product {lot.product.name!r} holds no valid OCOP certificate today"

@@ -56,6 +56,10 @@ def test_genuine_page_shows_verdict_and_the_label_data(client, demo):
     assert "OCOP 4 sao" in page
     assert "Lần kiểm tra đầu tiên" in page
     assert len(response.data) < 60_000
+    image = client.get("/media/banh-cay.svg")
+    assert '/media/banh-cay.svg"' in page and image.status_code == 200
+    assert image.mimetype == "image/svg+xml"
+    assert client.get("/media/..%2F..%2Fconfig.py").status_code == 404
     assert "ocop_device" in response.headers.get("Set-Cookie", "")
 
 
