@@ -173,16 +173,14 @@ def verify_command(code: str, offline: bool, trust_file: str | None, as_json: bo
 
 
 def _code_text(code: str) -> str:
+    """The text to verify: the code itself, or what the picture at that path holds."""
     from .decode import read_one_code
 
-    candidate = Path(code)
-    if (len(code) < 4096 and "/" not in code.strip("./")) or candidate.suffix:
-        try:
-            if candidate.is_file():
-                return read_one_code(candidate)
-        except OSError:
-            pass
-    return code
+    try:
+        is_file = Path(code).is_file()
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte
+        is_file = False
+    return read_one_code(code) if is_file else code
 
 
 def _verify_offline(text: str, trust_file: str | None) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from .db import VIETNAM, Database, vietnam_today
+from .db import VIETNAM, Database, database_not_ready, vietnam_today
 from .epcis import epcis_document, local_event_time
-from .errors import DatabaseNotReady, TraceError
+from .errors import TraceError
 from .genealogy import LotLink, LotTree, journey, one_step_back, one_step_forward, upstream_tree
 from .importer import import_records, load_import_file
 from .models import Certification, Event, Facility, Lot
@@ -46,20 +46,7 @@ def _session() -> Iterator[Session]:
         with _database().transaction() as session:
             yield session
     except (OperationalError, ProgrammingError) as error:
-        raise _not_ready(error) from None
-
-
-def _not_ready(error: OperationalError | ProgrammingError) -> TraceError:
-    message = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-    missing_table = "no such table" in message or getattr(error.orig, "sqlstate", None) in (
-        "42P01",  # undefined_table
-        "3F000",  # invalid_schema_name
-    )
-    if missing_table or "unable to open database file" in message:
-        return DatabaseNotReady(
-            f"the database has no ocop tables yet ({message}); run `ocop init` first"
-        )
-    return DatabaseNotReady(f"cannot use the database: {message}")
+        raise database_not_ready(error) from None
 
 
 def _echo_json(value: Any) -> None:

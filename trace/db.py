@@ -27,7 +27,10 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+
+from .errors import DatabaseNotReady
 
 # Named constraints let Alembic drop and alter them by name, on SQLite too.
 NAMING_CONVENTION = {
@@ -172,6 +175,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def database_not_ready(error: DBAPIError) -> DatabaseNotReady:
+    """The one line to show for a database that is missing, empty or unreachable."""
+
+    message = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    missing_table = "no such table" in message or getattr(error.orig, "sqlstate", None) in (
+        "42P01",  # undefined_table
+        "3F000",  # invalid_schema_name
+    )
+    if missing_table or "unable to open database file" in message:
+        return DatabaseNotReady(
+            f"the database has no ocop tables yet ({message}); run `ocop init` first"
+        )
+    return DatabaseNotReady(f"cannot use the database: {message}")
 
 
 def alembic_config() -> Any:

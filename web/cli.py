@@ -6,19 +6,20 @@ import sys
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ocop.keys.cli import keys_cli
 from ocop.keys.errors import KeysError
 from ocop.stamps.cli import stamps_cli
 from ocop.stamps.errors import StampError
 from ocop.trace.cli import trace_cli
+from ocop.trace.db import database_not_ready
 from ocop.trace.errors import TraceError
 
 from .app import create_app
 from .commands import commands
-from .config import ConfigError, Settings
+from .config import ConfigError
 
 # Each package raises its own errors; at this edge any of them becomes one line
 # on stderr and a non-zero exit, never a traceback.
@@ -31,6 +32,8 @@ class OcopGroup(FlaskGroup):
             return super().invoke(ctx)
         except USER_ERRORS as error:
             raise click.ClickException(str(error)) from None
+        except (OperationalError, ProgrammingError) as error:
+            raise click.ClickException(str(database_not_ready(error))) from None
 
 
 def _create_app() -> Any:
@@ -44,10 +47,6 @@ def _create_app() -> Any:
 @click.group(cls=OcopGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """ocop-trace: signed OCOP stamps and the records behind them."""
-
-
-def settings() -> Settings:
-    return current_app.config["OCOP"]
 
 
 for _command in (trace_cli, keys_cli, stamps_cli, *commands):
