@@ -80,7 +80,10 @@ def rotate_command(org_id: int | None) -> None:
 @click.argument("kid")
 @click.option("--reason", required=True, help="Why (kept in the registry).")
 def revoke_command(kid: str, reason: str) -> None:
-    """Revoke a key: every stamp it signed verifies as revoked from now on."""
+    """Revoke a key: every stamp it signed verifies as revoked from now on.
+
+    A kid may begin with "-"; put it after "--": ocop keys revoke --reason TEXT -- KID
+    """
     with _database().transaction() as session:
         key = revoke_key(session, kid, reason=reason, actor=_actor())
         said = f"Revoked key {key.kid} of {key.organisation.name}."

@@ -123,7 +123,7 @@ def test_rotate_an_authority_without_a_key(ocop, app):
 def test_revoke(ocop):
     ocop("init")
     (key,) = _keys(ocop)
-    ocop("keys", "revoke", key["kid"], "--reason", "laptop stolen")
+    ocop("keys", "revoke", "--reason", "laptop stolen", "--", key["kid"])
     (after,) = _keys(ocop)
     assert after["status"] == "revoked"
     assert after["revoked_reason"] == "laptop stolen"
@@ -136,8 +136,8 @@ def test_revoke(ocop):
 def test_revoke_twice(ocop):
     ocop("init")
     (key,) = _keys(ocop)
-    ocop("keys", "revoke", key["kid"], "--reason", "leaked")
-    result = ocop("keys", "revoke", key["kid"], "--reason", "again", code=1)
+    ocop("keys", "revoke", "--reason", "leaked", "--", key["kid"])
+    result = ocop("keys", "revoke", "--reason", "again", "--", key["kid"], code=1)
     assert "already revoked" in result.stderr
     assert _keys(ocop)[0]["revoked_reason"] == "leaked"
 
@@ -153,8 +153,10 @@ def test_revoke_an_unknown_kid(ocop):
 def test_revoke_needs_a_reason(ocop):
     ocop("init")
     (key,) = _keys(ocop)
-    assert "--reason" in ocop("keys", "revoke", key["kid"], code=2).output
-    assert "needs a reason" in ocop("keys", "revoke", key["kid"], "--reason", " ", code=1).stderr
+    assert "--reason" in ocop("keys", "revoke", "--", key["kid"], code=2).output
+    assert (
+        "needs a reason" in ocop("keys", "revoke", "--reason", " ", "--", key["kid"], code=1).stderr
+    )
     assert _keys(ocop)[0]["status"] == "active"
 
 
