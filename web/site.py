@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from . import api, errors, public
 from .cache import TtlCache
 from .config import Settings
-from .extensions import babel, limiter
+from .extensions import babel
 
 LANGUAGES = ("vi", "en")
 
@@ -31,18 +33,38 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
-    app.config["RATELIMIT_ENABLED"] = settings.rate_limit is not None
-    # One budget per client across every route (a page and its API share it).
-    app.config["RATELIMIT_APPLICATION"] = settings.rate_limit or "1000000/second"
-    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.rate_limit_storage)
-    limiter.init_app(app)
     app.extensions["ocop.cache"] = TtlCache(seconds=10)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    _limit(app, settings)
     errors.init_app(app)
     app.after_request(_security_headers)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+# Tighter than the default: these forms write, and a PIN must not be guessable.
+ROUTE_LIMITS = {"public.claim": "20/hour", "public.report": "5/hour"}
+UNLIMITED = ("api.healthz", "api.readyz", "static")
+
+
+def _limit(app: Flask, settings: Settings) -> None:
+    """A limiter of this app's own: Flask-Limiter keeps its state on the instance."""
+    limiter = Limiter(
+        key_func=get_remote_address,  # the client as ProxyFix leaves it
+        # One budget per client across every route (a page and its API share it).
+        application_limits=[settings.rate_limit] if settings.rate_limit else [],
+        storage_uri=settings.rate_limit_storage,
+        enabled=settings.rate_limit is not None,
+        headers_enabled=True,
+    )
+    limiter.init_app(app)
+    # Flask-Limiter holds only weak references to its limiters: keep this one alive.
+    app.extensions["ocop.limiter"] = limiter
+    for endpoint, limit in ROUTE_LIMITS.items():
+        app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
+    for endpoint in UNLIMITED:
+        app.view_functions[endpoint] = limiter.exempt(app.view_functions[endpoint])
 
 
 def _security_headers(response: Response) -> Response:

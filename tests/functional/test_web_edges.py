@@ -76,3 +76,18 @@ def test_oversized_body_is_413(client):
 def test_health_checks_are_never_limited(limited_app):
     client = limited_app.test_client()
     assert all(client.get("/healthz").status_code == 200 for _ in range(10))
+
+
+def test_reports_have_their_own_tighter_limit(limited_app):
+    # The app-wide budget is 3/minute here; reports allow 5/hour, so the app's wins.
+    client = limited_app.test_client()
+    codes = [client.post("/v/junk/report", data={"message": "giả"}).status_code for _ in range(4)]
+    assert codes[-1] == 429
+
+
+def test_limits_of_one_app_do_not_leak_into_another(limited_app, app):
+    limited = limited_app.test_client()
+    for _ in range(4):
+        limited.get("/api/v1/verify/junk")
+    assert limited.get("/api/v1/verify/junk").status_code == 429
+    assert app.test_client().get("/api/v1/verify/junk").status_code == 200
