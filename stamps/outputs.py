@@ -88,12 +88,15 @@ def _write_csv(fp, stamps: Iterator[IssuedStamp]) -> int:
     with_pin = first.pin is not None
     header = ("serial", "url", "token", "pin") if with_pin else ("serial", "url", "token")
 
-    def rows() -> Iterator[tuple[str, ...]]:
-        for stamp in _chain(first, stamps):
-            row = (str(stamp.serial), stamp.url, stamp.text)
-            yield (*row, stamp.pin) if with_pin and stamp.pin else row
-
-    return write_csv(fp, rows(), header)
+    # Every field is digits, upper-case letters and URL punctuation, never a comma
+    # or a quote, so rows are written as they are: the csv module's quoting
+    # checks cost a sixth of a stamp's time.
+    count = write_csv(fp, (), header)
+    for stamp in _chain(first, stamps):
+        pin = f",{stamp.pin}" if with_pin else ""
+        fp.write(f"{stamp.serial},{stamp.url},{stamp.text}{pin}\r\n")
+        count += 1
+    return count
 
 
 def _chain(first: IssuedStamp, rest: Iterator[IssuedStamp]) -> Iterator[IssuedStamp]:

@@ -21,6 +21,7 @@ from .errors import UsageProblem
 from .issuance import finish_batch, generate_stamps, open_batch
 from .outputs import LabelText, OutputKind, Progress, write_output
 from .pin import PinSecret
+from .render.files import OutputNotWritable
 from .render.labels import LabelLayout
 
 # Below this many codes, starting encoder processes costs more than it saves.
@@ -104,9 +105,11 @@ def issue_and_write(
             on_stamp=on_stamp,
             workers=encoder_workers(job.count),
         )
-    except BaseException:
+    except BaseException as error:
         with database.transaction() as session:
             finish_batch(session, batch_id, ok=False, now=utcnow())
+        if isinstance(error, OSError):  # a full disk, a vanished folder: the user's to fix
+            raise OutputNotWritable(f"writing {job.out} failed: {error.strerror}") from None
         raise
     with database.transaction() as session:
         finish_batch(session, batch_id, ok=True, now=utcnow())

@@ -122,22 +122,21 @@ def qr_text(base_url: str, token: StampToken | str) -> str:
 
 
 def base32(data: bytes) -> str:
-    """RFC 4648 base32, upper case, without padding; several times faster than ``base64``'s.
+    """RFC 4648 base32, upper case, without padding; twice as fast as ``base64``'s.
 
     The standard library encodes in pure Python, which made base32 cost half as
-    much as the Ed25519 signature when issuing a batch. Fifteen bytes are
-    120 bits, eight table lookups of 15 bits (three characters) each.
+    much as the Ed25519 signature when issuing a batch. Here the bytes become
+    one integer, read 15 bits (three characters) at a time from a table. Meant
+    for short inputs like a token: each shift copies the whole integer.
     """
+    if not data:
+        return ""
+    bits = len(data) * 8
+    pad = -bits % 15
+    number = int.from_bytes(data, "big") << pad
     table = _base32_triplets()
-    padded = data + bytes(-len(data) % 15)
-    parts = []
-    for start in range(0, len(padded), 15):
-        chunk = int.from_bytes(padded[start : start + 15], "big")
-        parts += [table[(chunk >> shift) & 0x7FFF] for shift in _SHIFTS]
-    return "".join(parts)[: -(-len(data) * 8 // 5)]
-
-
-_SHIFTS = range(105, -1, -15)
+    shifts = range(bits + pad - 15, -1, -15)
+    return "".join([table[(number >> shift) & 0x7FFF] for shift in shifts])[: -(-bits // 5)]
 
 
 @functools.cache

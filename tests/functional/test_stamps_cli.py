@@ -129,22 +129,23 @@ def test_refusals_are_clear_and_write_nothing(runner, sample, tmp_path, app):
 
 def test_failure_mid_write_leaves_no_file_and_no_issued_batch(runner, sample, tmp_path, app,
                                                              monkeypatch):
-    from ocop.stamps import outputs
+    from ocop.stamps import printing
 
     lot, _ = sample
-    real = outputs.write_csv
+    real = printing.generate_stamps
 
-    def explode(fp, rows, header):
-        for n, _row in enumerate(rows):
+    def disk_full_after_ten(*args, **kwargs):
+        for n, stamp in enumerate(real(*args, **kwargs)):
             if n == 10:
                 raise OSError(28, "No space left on device")
-        return real(fp, rows, header)
+            yield stamp
 
-    monkeypatch.setattr(outputs, "write_csv", explode)
+    monkeypatch.setattr(printing, "generate_stamps", disk_full_after_ten)
     before = _batches(app)
     out = tmp_path / "half.csv"
     result = _issue(runner, "--lot", lot, "--count", "50", "--out", str(out))
-    assert result.exit_code != 0
+    assert result.exit_code == 1
+    assert "No space left on device" in result.output and "Traceback" not in result.output
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["instance"]
     after = _batches(app)
     new = [status for batch in after if batch not in before for status in [batch[1]]]
