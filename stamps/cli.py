@@ -6,6 +6,8 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +108,13 @@ def issue_command(
         click.echo(f"Written to {result.out}")
 
 
-def _layout(kind: OutputKind, columns, width, height, margin) -> LabelLayout | None:
+def _layout(
+    kind: OutputKind,
+    columns: int | None,
+    width: float | None,
+    height: float | None,
+    margin: float | None,
+) -> LabelLayout | None:
     options = {
         "columns": columns,
         "label_width_mm": width,
@@ -124,22 +132,25 @@ def _layout(kind: OutputKind, columns, width, height, margin) -> LabelLayout | N
         raise UsageProblem(f"label layout: {error}") from None
 
 
-class _progress:
-    """A progress bar on a terminal; silent when piped or asked for JSON."""
+_PROGRESS_STEP = 1000
 
-    def __init__(self, total: int, *, quiet: bool) -> None:
-        self.show = not quiet and sys.stderr.isatty() and total >= 1000
-        self.bar = click.progressbar(length=total, label="Writing", file=sys.stderr)
 
-    def __enter__(self):
-        if not self.show:
-            return None
-        bar = self.bar.__enter__()
-        return lambda: bar.update(1)
+@contextmanager
+def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[], None] | None]:
+    """A progress bar on a terminal, redrawn every thousand stamps; none when piped."""
+    if quiet or total < _PROGRESS_STEP or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="Writing", file=sys.stderr) as bar:
+        done = 0
 
-    def __exit__(self, *exc: object) -> None:
-        if self.show:
-            self.bar.__exit__(*exc)
+        def advance() -> None:
+            nonlocal done
+            done += 1
+            if done % _PROGRESS_STEP == 0 or done == total:
+                bar.update(_PROGRESS_STEP if done % _PROGRESS_STEP == 0 else done % _PROGRESS_STEP)
+
+        yield advance
 
 
 @stamps_cli.command("verify")
