@@ -16,6 +16,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ocop.keys import TrustList, keystore_for
+from ocop.keys.trustlist import TrustedKey
 from ocop.trace.db import Database, utcnow
 
 from .errors import StampError, UsageProblem
@@ -25,6 +26,8 @@ from .outputs import OutputKind
 from .pin import PinSecret
 from .printing import PrintJob, issue_and_write
 from .render.labels import LabelLayout
+from .serial import Serial
+from .token import StampToken
 from .verify import Verifier
 
 stamps_cli = AppGroup("stamps", help="Issue, print and verify signed stamps.")
@@ -227,16 +230,15 @@ def _verify_online(text: str) -> dict[str, Any]:
         return out
 
 
-def _add_token(out: dict[str, Any], token: Any, key: Any) -> None:
-    if token is not None:
-        from .serial import Serial
-
-        out["serial"] = str(Serial(token.batch, token.index))
-        out["batch"] = token.batch
-        out["index"] = token.index
-    if key is not None:
-        out["kid"] = key.kid
-        out["issuer"] = key.org_name
+def _add_token(out: dict[str, Any], token: StampToken | None, key: TrustedKey | None) -> None:
+    # Only a signature from a trusted key vouches for the batch and index a code names.
+    if token is None or key is None:
+        return
+    out["serial"] = str(Serial(token.batch, token.index))
+    out["batch"] = token.batch
+    out["index"] = token.index
+    out["kid"] = key.kid
+    out["issuer"] = key.org_name
 
 
 def _print_verdict(result: dict[str, Any], as_json: bool) -> None:

@@ -51,7 +51,14 @@ class Verdict:
 
     @property
     def serial(self) -> Serial | None:
-        return Serial(self.token.batch, self.token.index) if self.token else None
+        """The stamp's serial, once a trusted key's signature vouches for it.
+
+        A forged code names whatever batch and index its forger chose; showing
+        them would lend it a genuine stamp's number.
+        """
+        if self.token is None or self.key is None:
+            return None
+        return Serial(self.token.batch, self.token.index)
 
     @property
     def known(self) -> bool:

@@ -120,7 +120,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
         "reasons": [r.value for r in verdict.reasons],
         "serial": str(verdict.serial) if verdict.serial else None,
     }
-    if verdict.token is not None:
+    if verdict.serial is not None and verdict.token is not None:
         out["batch"] = verdict.token.batch
         out["index"] = verdict.token.index
     if verdict.key is not None:

@@ -112,6 +112,9 @@ def test_tampered_and_junk_codes_are_invalid_never_500(client, demo, app):
         assert "<script>alert" not in page
         api = client.get(f"/api/v1/verify/{code}", headers=PHONE)
         assert api.status_code == 200 and api.json["status"] == "invalid"
+        # A forged code's batch and index are the forger's: no serial is shown for it.
+        assert api.json["serial"] is None and "batch" not in api.json
+        assert "Số tem" not in page
     assert _scans(app) == before
 
 
