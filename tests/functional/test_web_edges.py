@@ -91,3 +91,27 @@ def test_limits_of_one_app_do_not_leak_into_another(limited_app, app):
         limited.get("/api/v1/verify/junk")
     assert limited.get("/api/v1/verify/junk").status_code == 429
     assert app.test_client().get("/api/v1/verify/junk").status_code == 200
+
+
+def test_no_input_makes_a_500(app):
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client = app.test_client()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.text(max_size=300), st.sampled_from(["/V/", "/v/", "/api/v1/verify/", "/p/products/"])
+    )
+    def check(text, prefix):
+        path = prefix + quote(text, safe="")
+        for response in (
+            client.get(path, headers={"User-Agent": "Mozilla/5.0", "Accept": "application/json"}),
+            client.post(path + "/report", data={"message": text or "x"}),
+            client.post("/api/v1/verify", json={"codes": [text]}),
+        ):
+            assert response.status_code < 500, (path, response.status_code)
+
+    check()
