@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ocop.keys.models import IssuerKey
@@ -76,11 +76,12 @@ _FACTS = (
     .join(_o, _o.c.id == _l.c.owner_id)
     .outerjoin(_p, _p.c.id == _l.c.product_id)
     .outerjoin(_r, _r.c.id == _latest_recall)
+    .where(_b.c.id == bindparam("batch_id"))
 )
 
 
 def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
-    row = session.connection().execute(_FACTS.where(_b.c.id == batch_id)).first()
+    row = session.connection().execute(_FACTS, {"batch_id": batch_id}).first()
     if row is None:
         return None
     (

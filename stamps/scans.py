@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Insert, Table, select, update
+from sqlalchemy import Boolean, Executable, Insert, Integer, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from ocop.trace.db import UtcDateTime
 
 from .models import ScanLog, StampDevice, StampScan
 
@@ -42,6 +45,55 @@ def _insert(session: Session, table: Table) -> Insert:
     return module.insert(table)
 
 
+@dataclass(frozen=True, slots=True)
+class _ScanStatements:
+    device: Executable
+    upsert: Executable
+    log: Executable
+
+
+@functools.cache
+def _statements(dialect: str) -> _ScanStatements:
+    """Built once per dialect: building them on every scan cost as much as running them."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    now = bindparam("now", type_=UtcDateTime())
+    new_devices = bindparam("new_devices", type_=Integer())
+    stamp = {"batch_id": bindparam("batch_id"), "index": bindparam("index")}
+    device = (
+        module.insert(_DEVICES)
+        .values(**stamp, device=bindparam("device"), first_at=now)
+        .on_conflict_do_nothing()
+        # RETURNING, not rowcount: a returned row is reliable on every driver.
+        .returning(_DEVICES.c.device)
+    )
+    upsert = (
+        module.insert(_SCANS)
+        .values(**stamp, count=1, devices=new_devices, pin_claims=0, first_at=now, last_at=now)
+        .on_conflict_do_update(
+            index_elements=[_SCANS.c.batch_id, _SCANS.c.index],
+            set_={
+                "count": _SCANS.c.count + 1,
+                "devices": _SCANS.c.devices + new_devices,
+                "last_at": now,
+            },
+        )
+        .returning(
+            _SCANS.c.count,
+            _SCANS.c.devices,
+            _SCANS.c.pin_claims,
+            _SCANS.c.first_at,
+            _SCANS.c.last_at,
+        )
+    )
+    log = _LOG.insert().values(
+        **stamp,
+        scanned_at=now,
+        first_for_device=bindparam("new_device", type_=Boolean()),
+        place=bindparam("place"),
+    )
+    return _ScanStatements(device, upsert, log)
+
+
 def record_scan(
     session: Session,
     batch_id: int,
@@ -52,49 +104,16 @@ def record_scan(
     place: str | None = None,
 ) -> ScanSummary:
     """Count one scan of stamp (batch, index); ``device`` is a keyed hash or None."""
-    new_device = device is not None and _add_device(session, batch_id, index, device, now)
-    stmt = _insert(session, _SCANS).values(
-        batch_id=batch_id,
-        index=index,
-        count=1,
-        devices=1 if new_device else 0,
-        pin_claims=0,
-        first_at=now,
-        last_at=now,
+    connection = session.connection()
+    statements = _statements(connection.dialect.name)
+    params = {"batch_id": batch_id, "index": index, "now": now}
+    new_device = (
+        device is not None
+        and connection.execute(statements.device, {**params, "device": device}).first() is not None
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_SCANS.c.batch_id, _SCANS.c.index],
-        set_={
-            "count": _SCANS.c.count + 1,
-            "devices": _SCANS.c.devices + (1 if new_device else 0),
-            "last_at": now,
-        },
-    ).returning(
-        _SCANS.c.count,
-        _SCANS.c.devices,
-        _SCANS.c.pin_claims,
-        _SCANS.c.first_at,
-        _SCANS.c.last_at,
-    )
-    row = session.connection().execute(stmt).one()
-    session.add(
-        ScanLog(
-            batch_id=batch_id, index=index, scanned_at=now, first_for_device=new_device, place=place
-        )
-    )
+    row = connection.execute(statements.upsert, {**params, "new_devices": int(new_device)}).one()
+    connection.execute(statements.log, {**params, "new_device": new_device, "place": place})
     return _summary(row)
-
-
-def _add_device(session: Session, batch_id: int, index: int, device: str, now: dt.datetime) -> bool:
-    stmt = (
-        _insert(session, _DEVICES)
-        .values(batch_id=batch_id, index=index, device=device, first_at=now)
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: rowcount of an ORM-enabled insert is not
-        # reliable across drivers, a returned row is.
-        .returning(_DEVICES.c.device)
-    )
-    return session.connection().execute(stmt).first() is not None
 
 
 def scan_summary(session: Session, batch_id: int, index: int) -> ScanSummary | None:
