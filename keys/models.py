@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ocop.trace.db import Base, UtcDateTime, created_at, intpk, str40, str200
+from ocop.trace.db import Base, UtcDateTime, created_at, intpk, str200
 from ocop.trace.models import Organisation, _enum
 
 from .trustlist import KeyStatus
@@ -50,4 +50,4 @@ class IssuerKey(Base):
         return f"IssuerKey(kid={self.kid!r}, status={self.status!s})"
 
 
-__all__ = ["IssuerKey", "str40"]
+__all__ = ["IssuerKey"]

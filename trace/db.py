@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from importlib import resources
 from typing import Annotated, Any
 
@@ -19,12 +18,10 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
-    Numeric,
     String,
     TypeDecorator,
     create_engine,
     event,
-    func,
     text,
 )
 from sqlalchemy.exc import DBAPIError
@@ -88,7 +85,6 @@ intpk = Annotated[int, mapped_column(BigIntId, primary_key=True)]
 created_at = Annotated[dt.datetime, mapped_column(UtcDateTime, default=utcnow, nullable=False)]
 str40 = Annotated[str, 40]
 str200 = Annotated[str, 200]
-quantity = Annotated[Decimal, mapped_column(Numeric(18, 3))]
 
 
 class Base(DeclarativeBase):
@@ -208,10 +204,8 @@ __all__ = [
     "Database",
     "UtcDateTime",
     "created_at",
-    "func",
     "intpk",
     "make_engine",
-    "quantity",
     "utcnow",
     "vietnam_today",
 ]
