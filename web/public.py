@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from flask import (
@@ -121,23 +122,33 @@ def claim(token: str) -> Response:
 @bp.post("/v/<path:token>/report")
 @bp.post("/V/<path:token>/report")
 def report(token: str) -> Response:
-    message = request.form.get("message", "").strip()
+    message = _plain(request.form.get("message", ""), keep="\n")
     if not message or len(message) > MAX_REPORT:
         page = render_template("report.html", ok=False, token=token[:200])
         return Response(page, status=400)
     verdict = verifier().verify(token, now=utcnow())
     report = FakeReport(
-        token=token[:200],
+        token=_plain(token)[:200],
         batch_id=verdict.batch.id if verdict.batch else None,
         index=verdict.token.index if verdict.batch and verdict.token else None,
         message=message,
-        contact=request.form.get("contact", "").strip()[:200] or None,
-        where_bought=request.form.get("where", "").strip()[:200] or None,
+        contact=_plain(request.form.get("contact", ""))[:200] or None,
+        where_bought=_plain(request.form.get("where", ""))[:200] or None,
         client_hash=client_hash(),
     )
     with write_transaction() as writer:
         writer.add(report)
     return Response(render_template("report.html", ok=True, token=_canonical(verdict)), status=201)
+
+
+def _plain(text: str, keep: str = "") -> str:
+    """What a person typed, as NFC text without control characters.
+
+    PostgreSQL refuses a NUL in text, and nothing else invisible belongs in a
+    report someone will read.
+    """
+    cleaned = "".join(ch for ch in text if ch in keep or unicodedata.category(ch)[0] != "C")
+    return unicodedata.normalize("NFC", cleaned).strip()
 
 
 @bp.get("/p/products/<code>")

@@ -246,3 +246,18 @@ def test_check_form_redirects_a_pasted_url(client, demo):
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/V/{demo[0].token.encode()}")
     assert client.get("/check", query_string={"code": "nonsense"}).status_code == 400
+
+
+def test_report_text_is_stored_clean(client, demo, app):
+    token = demo[8].token.encode()
+    response = client.post(
+        f"/V/{token}/report",
+        data={"message": "Tem\x00 lạ\u200b\nmàu nhạt", "where": "Chợ\x07 Hôm", "contact": "\x00"},
+    )
+    assert response.status_code == 201
+    only_controls = client.post(f"/V/{token}/report", data={"message": "\x00\x01"})
+    assert only_controls.status_code == 400
+    with app.extensions["ocop.db"].transaction() as session:
+        report = session.scalars(select(FakeReport)).one()
+        assert report.message == "Tem lạ\nmàu nhạt"
+        assert report.where_bought == "Chợ Hôm" and report.contact is None
