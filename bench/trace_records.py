@@ -23,13 +23,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
-
-from sqlalchemy import text
 
 import ocop.keys.models
 import ocop.stamps.models  # noqa: F401  (every table, as in production)
-from ocop.trace.db import Database
+from ocop.trace.db import Database, scratch_schema
 from ocop.trace.genealogy import journey, upstream_tree
 from ocop.trace.importer import import_records, load_import_file
 from ocop.trace.queries import find_lot
@@ -128,20 +125,13 @@ def database(url: str | None) -> Iterator[Database]:
             yield db
             db.dispose()
         return
-    schema = f"ocop_bench_{uuid.uuid4().hex[:8]}"
-    admin = Database.from_url(url)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    db = Database.from_url(f"{url}{separator}options={quote(f'-csearch_path={schema}')}")
-    try:
-        db.upgrade()
-        yield db
-    finally:
-        db.dispose()
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url, "ocop_bench") as scratch:
+        db = Database.from_url(scratch)
+        try:
+            db.upgrade()
+            yield db
+        finally:
+            db.dispose()
 
 
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:

@@ -15,6 +15,7 @@ Needs wrk (Debian package `wrk`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -27,9 +28,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
-from urllib.parse import quote
+
+from ocop.trace.db import scratch_schema
 
 PHONE = "Mozilla/5.0 (Linux; Android 10) AppleWebKit/537.36 Mobile Safari/537.36"
 
@@ -48,32 +49,6 @@ def free_port() -> int:
 
 def run(env: dict[str, str], *args: str) -> str:
     return subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
-
-
-def isolated_url(url: str) -> tuple[str, str | None]:
-    """A PostgreSQL URL pointed at a fresh schema, so the bench never touches real data."""
-    if not url.startswith("postgresql"):
-        return url, None
-    import sqlalchemy
-
-    schema = f"ocop_bench_{uuid.uuid4().hex[:8]}"
-    engine = sqlalchemy.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}", schema
-
-
-def drop_schema(url: str, schema: str | None) -> None:
-    if schema is None:
-        return
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def wrk(url: str, lua: Path | None, seconds: int) -> tuple[float, float]:
@@ -123,9 +98,11 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     bin_dir = Path(sys.executable).parent
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        url, schema = isolated_url(args.database_url) if args.database_url else ("", None)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        url = ""
+        if args.database_url:
+            url = stack.enter_context(scratch_schema(args.database_url, "ocop_bench"))
         port = free_port()
         env = {
             **os.environ,
@@ -136,67 +113,63 @@ def main() -> None:
         }
         if url:
             env["OCOP_DATABASE_URL"] = url
+        run(env, str(bin_dir / "ocop"), "demo", "--no-serve")
+        lots = json.loads(run(env, str(bin_dir / "ocop"), "trace", "lots", "--json"))
+        lot = next(item["code"] for item in lots if item["stampable"])
+        out = work / "stamps.csv"
+        run(
+            env,
+            str(bin_dir / "ocop"),
+            "stamps",
+            "issue",
+            "--lot",
+            lot,
+            "--count",
+            "2000",
+            "--out",
+            str(out),
+        )
+        tokens = [row["token"] for row in csv.DictReader(out.open())]
+        server = subprocess.Popen(
+            [
+                str(bin_dir / "gunicorn"),
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "ocop.web:create_app()",
+            ],
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            run(env, str(bin_dir / "ocop"), "demo", "--no-serve")
-            lots = json.loads(run(env, str(bin_dir / "ocop"), "trace", "lots", "--json"))
-            lot = next(item["code"] for item in lots if item["stampable"])
-            out = work / "stamps.csv"
-            run(
-                env,
-                str(bin_dir / "ocop"),
-                "stamps",
-                "issue",
-                "--lot",
-                lot,
-                "--count",
-                "2000",
-                "--out",
-                str(out),
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"{base}/healthz")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            engine = "PostgreSQL" if url else "SQLite"
+            trivial, trivial_p99 = wrk(f"{base}/healthz", None, args.seconds)
+            api, api_p99 = wrk(base, lua_paths(work, "/api/v1/verify/", tokens), args.seconds)
+            page, page_p99 = wrk(base, lua_paths(work, "/V/", tokens), args.seconds)
+            bulk_s = bulk(base, tokens)
+            print(f"{engine}, gunicorn 2 workers, wrk 2 threads x 16 connections")
+            print(f"  trivial /healthz       {trivial:8.0f} req/s  p99 {trivial_p99:6.1f} ms")
+            print(
+                f"  GET /api/v1/verify/..  {api:8.0f} req/s  p99 {api_p99:6.1f} ms"
+                f"  ratio {api / trivial:.2f}"
             )
-            tokens = [row["token"] for row in csv.DictReader(out.open())]
-            server = subprocess.Popen(
-                [
-                    str(bin_dir / "gunicorn"),
-                    "-w",
-                    "2",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "--log-level",
-                    "warning",
-                    "ocop.web:create_app()",
-                ],
-                env=env,
+            print(
+                f"  GET /V/.. (HTML)       {page:8.0f} req/s  p99 {page_p99:6.1f} ms"
+                f"  ratio {page / trivial:.2f}"
             )
-            base = f"http://127.0.0.1:{port}"
-            try:
-                for _ in range(100):
-                    try:
-                        urllib.request.urlopen(f"{base}/healthz")
-                        break
-                    except OSError:
-                        time.sleep(0.1)
-                engine = "PostgreSQL" if url else "SQLite"
-                trivial, trivial_p99 = wrk(f"{base}/healthz", None, args.seconds)
-                api, api_p99 = wrk(base, lua_paths(work, "/api/v1/verify/", tokens), args.seconds)
-                page, page_p99 = wrk(base, lua_paths(work, "/V/", tokens), args.seconds)
-                bulk_s = bulk(base, tokens)
-                print(f"{engine}, gunicorn 2 workers, wrk 2 threads x 16 connections")
-                print(f"  trivial /healthz       {trivial:8.0f} req/s  p99 {trivial_p99:6.1f} ms")
-                print(
-                    f"  GET /api/v1/verify/..  {api:8.0f} req/s  p99 {api_p99:6.1f} ms"
-                    f"  ratio {api / trivial:.2f}"
-                )
-                print(
-                    f"  GET /V/.. (HTML)       {page:8.0f} req/s  p99 {page_p99:6.1f} ms"
-                    f"  ratio {page / trivial:.2f}"
-                )
-                print(f"  POST 1,000-code bulk   {bulk_s * 1000:8.0f} ms (median of 5)")
-            finally:
-                server.terminate()
-                server.wait(10)
+            print(f"  POST 1,000-code bulk   {bulk_s * 1000:8.0f} ms (median of 5)")
         finally:
-            if args.database_url:
-                drop_schema(args.database_url, schema)
+            server.terminate()
+            server.wait(10)
 
 
 if __name__ == "__main__":

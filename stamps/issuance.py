@@ -11,7 +11,7 @@ from it can pass.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -27,9 +27,7 @@ from .errors import IssuanceRefused
 from .models import BatchStatus, StampBatch
 from .pin import PinSecret
 from .serial import Serial
-from .token import StampToken, qr_text
-
-MAX_UINT32 = 2**32 - 1
+from .token import UINT32_MAX, StampToken, qr_text
 
 
 def parse_count(raw: object, maximum: int) -> int:
@@ -75,7 +73,7 @@ def open_batch(
     )
     session.add(batch)
     session.flush()
-    if batch.id > MAX_UINT32:
+    if batch.id > UINT32_MAX:
         raise IssuanceRefused("batch numbers are exhausted (they must fit 32 bits)")
     return batch
 
@@ -138,6 +136,3 @@ def generate_stamps(
             url=prefix + text,
             pin=pin_secret.pin_for(batch_id, index) if pin_secret else None,
         )
-
-
-ProgressCallback = Callable[[int], None]

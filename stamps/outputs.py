@@ -92,16 +92,11 @@ def _write_csv(fp, stamps: Iterator[IssuedStamp]) -> int:
     # or a quote, so rows are written as they are: the csv module's quoting
     # checks cost a sixth of a stamp's time.
     count = write_csv(fp, (), header)
-    for stamp in _chain(first, stamps):
+    for stamp in itertools.chain([first], stamps):
         pin = f",{stamp.pin}" if with_pin else ""
         fp.write(f"{stamp.serial},{stamp.url},{stamp.text}{pin}\r\n")
         count += 1
     return count
-
-
-def _chain(first: IssuedStamp, rest: Iterator[IssuedStamp]) -> Iterator[IssuedStamp]:
-    yield first
-    yield from rest
 
 
 def _images(stamps: Iterator[IssuedStamp], svg: bool, workers: int) -> Iterator[tuple[str, bytes]]:

@@ -116,16 +116,14 @@ def record_scan(
     return _summary(row)
 
 
+_SUMMARY = select(
+    _SCANS.c.count, _SCANS.c.devices, _SCANS.c.pin_claims, _SCANS.c.first_at, _SCANS.c.last_at
+).where(_SCANS.c.batch_id == bindparam("batch_id"), _SCANS.c.index == bindparam("index"))
+
+
 def scan_summary(session: Session, batch_id: int, index: int) -> ScanSummary | None:
-    row = session.execute(
-        select(
-            _SCANS.c.count,
-            _SCANS.c.devices,
-            _SCANS.c.pin_claims,
-            _SCANS.c.first_at,
-            _SCANS.c.last_at,
-        ).where(_SCANS.c.batch_id == batch_id, _SCANS.c.index == index)
-    ).one_or_none()
+    """What has been seen of a stamp, counting nothing (a bulk stock check runs this per code)."""
+    row = session.connection().execute(_SUMMARY, {"batch_id": batch_id, "index": index}).first()
     return _summary(row) if row else None
 
 

@@ -76,7 +76,6 @@ class ScanContext:
 
 @dataclass(slots=True)
 class _Context:
-    session: Session
     stamp: SignedStamp
     today: dt.date
     device_threshold: int
@@ -234,12 +233,12 @@ class Verifier:
         outcome = authenticate(token, self._keys)
         if isinstance(outcome, Finding):
             return Verdict(outcome.status, (outcome.reason,), token=token)
+        today = vietnam_today(now)
         ctx = _Context(
-            self.session,
             outcome,
-            today=vietnam_today(now),
+            today=today,
             device_threshold=self.device_threshold,
-            certificate_of=lambda product_id: self._certificate(product_id, vietnam_today(now)),
+            certificate_of=lambda product_id: self._certificate(product_id, today),
             batch=self._batch(token.batch),
         )
         ctx.findings.append(Finding(VerdictStatus.GENUINE, Reason.SIGNATURE_VALID))

@@ -8,16 +8,13 @@ run gets a schema of its own, so parallel runs never meet.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ocop.trace.db import Base, Database
+from ocop.trace.db import Base, Database, scratch_schema
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -34,17 +31,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not url:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    schema = f"ocop_test_{uuid.uuid4().hex[:12]}"
-    admin = Database.from_url(url)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url, "ocop_test") as scratch:
+        yield scratch
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from ocop.stamps import PinSecret, StampBatch, StampToken, generate_stamps
 from ocop.stamps.issuance import batches_of_lot
 from ocop.stamps.models import BatchStatus
 from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
+from ocop.stamps.token import base32
 from ocop.trace import list_lots, load_sample
 from ocop.trace.db import Database, vietnam_today
 from ocop.trace.queries import find_lot
@@ -76,8 +77,9 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
     click.echo(f"Sample records loaded (sample data): {summary}")
     _, authority = prepare_instance()
     click.echo(authority)
-    batch, pdf = _demo_batch(settings)
-    _show_where(settings, batch, pdf)
+    keystore, pin_secret = _keystore(settings), PinSecret(settings.resolved_pin_secret())
+    batch, pdf = _demo_batch(settings, keystore, pin_secret)
+    _show_where(settings, keystore, pin_secret, batch, pdf)
     if no_serve:
         return
     click.echo(f"Serving the verifier on http://{host}:{port}/ (Ctrl+C to stop)")
@@ -85,10 +87,11 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
-def _demo_batch(settings: Settings) -> tuple[StampBatch, Path]:
+def _demo_batch(
+    settings: Settings, keystore: Keystore, pin_secret: PinSecret
+) -> tuple[StampBatch, Path]:
     """The demo's batch of stamps: issued once, its PDF written again each run."""
-    database, keystore = _database(), _keystore(settings)
-    pin_secret = PinSecret(settings.resolved_pin_secret())
+    database = _database()
     out_dir = settings.instance / "demo"
     out_dir.mkdir(mode=0o700, exist_ok=True)
     with database.transaction() as session:
@@ -114,16 +117,12 @@ def _demo_batch(settings: Settings) -> tuple[StampBatch, Path]:
         return session.get_one(StampBatch, batch_id), pdf
 
 
-def _show_where(settings: Settings, batch: StampBatch, pdf: Path) -> None:
-    signer = _keystore(settings).load(batch.key.kid)
+def _show_where(
+    settings: Settings, keystore: Keystore, pin_secret: PinSecret, batch: StampBatch, pdf: Path
+) -> None:
+    signer = keystore.load(batch.key.kid)
     stamps = list(
-        generate_stamps(
-            signer,
-            batch.id,
-            3,
-            base_url=settings.base_url,
-            pin_secret=PinSecret(settings.resolved_pin_secret()),
-        )
+        generate_stamps(signer, batch.id, 3, base_url=settings.base_url, pin_secret=pin_secret)
     )
     click.echo(f"Printable label sheet (batch {batch.id}, {batch.count} stamps): {pdf}")
     click.echo("Verify pages of the first stamps (open one in a browser):")
@@ -137,9 +136,7 @@ def _show_where(settings: Settings, batch: StampBatch, pdf: Path) -> None:
 def _tampered(token: StampToken) -> str:
     raw = bytearray(token.to_bytes())
     raw[-1] ^= 0x01
-    import base64
-
-    return base64.b32encode(bytes(raw)).decode().rstrip("=")
+    return base32(bytes(raw))
 
 
 commands = [init_command, demo_command]

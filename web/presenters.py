@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ocop.stamps import Verdict, VerdictStatus
+from ocop.stamps import Verdict
 from ocop.trace.genealogy import journey
 from ocop.trace.models import Address, Certification, Event, Lot, Organisation, Product
 from ocop.trace.queries import certificates_of
@@ -177,7 +177,3 @@ def stamp_details(
         "void_reason": batch.void_reason,
     }
     return details
-
-
-def is_ok(verdict: Verdict) -> bool:
-    return verdict.status is VerdictStatus.GENUINE
