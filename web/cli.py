@@ -20,10 +20,18 @@ from ocop.trace.errors import TraceError
 from .app import create_app
 from .commands import commands
 from .config import ConfigError
+from .console.cli import users_cli
+from .console.errors import ConsoleError
 
 # Each package raises its own errors; at this edge any of them becomes one line
 # on stderr and a non-zero exit, never a traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, TraceError, KeysError, StampError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    TraceError,
+    KeysError,
+    StampError,
+    ConsoleError,
+)
 
 
 class OcopGroup(FlaskGroup):
@@ -49,5 +57,5 @@ def main() -> None:
     """ocop-trace: signed OCOP stamps and the records behind them."""
 
 
-for _command in (trace_cli, keys_cli, stamps_cli, *commands):
+for _command in (trace_cli, keys_cli, stamps_cli, users_cli, *commands):
     main.add_command(_command)

@@ -20,11 +20,20 @@ from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
 from ocop.stamps.token import base32
 from ocop.trace import list_lots, load_sample
 from ocop.trace.db import Database, vietnam_today
-from ocop.trace.queries import find_lot
+from ocop.trace.queries import find_lot, find_organisation
 
 from .config import Settings
+from .console.accounts import create_user, find_user
+from .console.cli import ensure_first_account
+from .console.models import Role
 
 DEMO_STAMPS = 12
+DEFAULT_ADMIN = "admin@ocop.local"
+# The sample's cooperative and distributor get a console account each in the demo.
+DEMO_ACCOUNTS = (
+    ("htx@ocop.local", "1001187342", Role.PRODUCER),
+    ("phanphoi@ocop.local", "0109456783", Role.DISTRIBUTOR),
+)
 
 
 def _settings() -> Settings:
@@ -39,8 +48,9 @@ def _keystore(settings: Settings) -> Keystore:
     return keystore_for(settings.instance, os.environ, production=settings.production)
 
 
-def prepare_instance() -> tuple[Settings, str]:
-    """Instance folder, schema, first authority and its key; safe to run again."""
+def prepare_instance(admin_email: str = DEFAULT_ADMIN) -> tuple[Settings, list[str]]:
+    """Instance folder, schema, first authority, its key and its first console
+    account; safe to run again. Returns lines to show (a one-time password once)."""
     settings = _settings()
     settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     database = _database()
@@ -48,17 +58,28 @@ def prepare_instance() -> tuple[Settings, str]:
     with database.transaction() as session:
         org, key, created = ensure_first_authority(session, _keystore(settings))
         said = "created" if created else "has"
-        return settings, f"Authority {org.name} (id {org.id}) {said} issuer key {key.kid}"
+        lines = [f"Authority {org.name} (id {org.id}) {said} issuer key {key.kid}"]
+        secret = ensure_first_account(session, org, admin_email)
+        if secret is not None:
+            lines.append(
+                f"Console account {admin_email} at {settings.base_url}/console/ with the "
+                f"one-time password {secret} (shown once; change it at first sign-in)"
+            )
+        return settings, lines
 
 
 @click.command("init")
+@click.option("--admin-email", default=DEFAULT_ADMIN, show_default=True,
+              help="Email of the first authority officer's console account.")
 @with_appcontext
-def init_command() -> None:
-    """Create the instance folder, the schema, and the first authority's key (idempotent)."""
-    settings, authority = prepare_instance()
+def init_command(admin_email: str) -> None:
+    """Create the instance folder, the schema, the first authority's key and its first
+    console account (idempotent)."""
+    settings, lines = prepare_instance(admin_email)
     click.echo(f"Instance folder: {settings.instance}")
     click.echo("Database schema is up to date.")
-    click.echo(authority)
+    for line in lines:
+        click.echo(line)
 
 
 @click.command("demo")
@@ -75,8 +96,11 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
     with _database().transaction() as session:
         summary = load_sample(session)
     click.echo(f"Sample records loaded (sample data): {summary}")
-    _, authority = prepare_instance()
-    click.echo(authority)
+    _, lines = prepare_instance()
+    for line in lines:
+        click.echo(line)
+    for line in _demo_accounts():
+        click.echo(line)
     keystore, pin_secret = _keystore(settings), PinSecret(settings.resolved_pin_secret())
     batch, pdf = _demo_batch(settings, keystore, pin_secret)
     _show_where(settings, keystore, pin_secret, batch, pdf)
@@ -85,6 +109,18 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
     click.echo(f"Serving the verifier on http://{host}:{port}/ (Ctrl+C to stop)")
     # Flask's app.run() refuses to run inside a CLI command; serve directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+def _demo_accounts() -> list[str]:
+    lines = []
+    with _database().transaction() as session:
+        for email, tax_code, role in DEMO_ACCOUNTS:
+            if find_user(session, email) is not None:
+                continue
+            org = find_organisation(session, tax_code)
+            _, secret = create_user(session, email, org, role)
+            lines.append(f"Demo console account {email} ({org.name}): one-time password {secret}")
+    return lines
 
 
 def _demo_batch(

@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import api, errors, public
+from . import api, console, errors, public
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.extensions["ocop.cache"] = TtlCache(seconds=10)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    console.init_app(app)
     _limit(app, settings)
     errors.init_app(app)
     app.after_request(_security_headers)
@@ -43,8 +44,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
 
 
-# Tighter than the default: these forms write, and a PIN must not be guessable.
-ROUTE_LIMITS = {"public.claim": "20/hour", "public.report": "5/hour"}
+# Tighter than the default: these forms write, a PIN must not be guessable, and
+# sign-in must not be a password oracle (accounts also lock, see console.accounts).
+ROUTE_LIMITS = {
+    "public.claim": ("20/hour", None),
+    "public.report": ("5/hour", None),
+    "console.signin": ("10/minute", ["POST"]),
+}
 UNLIMITED = ("api.healthz", "api.readyz", "static")
 
 
@@ -61,8 +67,9 @@ def _limit(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     # Flask-Limiter holds only weak references to its limiters: keep this one alive.
     app.extensions["ocop.limiter"] = limiter
-    for endpoint, limit in ROUTE_LIMITS.items():
-        app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
+    for endpoint, (limit, methods) in ROUTE_LIMITS.items():
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(limit, methods=methods)(view)
     for endpoint in UNLIMITED:
         app.view_functions[endpoint] = limiter.exempt(app.view_functions[endpoint])
 

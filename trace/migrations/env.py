@@ -14,7 +14,9 @@ def _target_metadata():
     # Autogenerate must see every package's tables; the upgrade itself needs none.
     import importlib
 
-    for name in ("ocop.trace.models", "ocop.keys.models", "ocop.stamps.models"):
+    for name in (
+        "ocop.trace.models", "ocop.keys.models", "ocop.stamps.models", "ocop.web.console.models"
+    ):
         try:
             importlib.import_module(name)
         except ImportError:  # a package that is not installed has no tables to compare

@@ -1,0 +1,149 @@
+"""Signing in and out, the lockout, password changes, sessions and CSRF."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ocop.web.cli import main
+from ocop.web.console.accounts import MAX_FAILURES
+from ocop.web.console.models import AuditEntry, User
+
+from .conftest import PASSWORD, World, csrf, post, sign_in
+
+
+def _signin(client: FlaskClient, email: str, password: str):
+    return client.post(
+        "/console/signin",
+        data={"email": email, "password": password, "csrf_token": csrf(client, "/console/signin")},
+    )
+
+
+def test_console_asks_for_sign_in(client: FlaskClient, world: World) -> None:
+    response = client.get("/console/")
+    assert response.status_code == 302
+    assert "/console/signin" in response.headers["Location"]
+
+
+def test_sign_in_then_home_then_sign_out(client: FlaskClient, world: World) -> None:
+    sign_in(client, world, "producer")
+    page = client.get("/console/")
+    assert page.status_code == 200
+    assert "producer@test.vn" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    response = post(client, "/console/signout")
+    assert response.status_code == 302
+    assert client.get("/console/").status_code == 302
+
+
+def test_session_cookie_is_http_only_and_same_site(client: FlaskClient, world: World) -> None:
+    response = _signin(client, world.emails["producer"], PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(
+    client: FlaskClient, world: World
+) -> None:
+    wrong = _signin(client, world.emails["producer"], "not the password")
+    unknown = _signin(client, "nobody@test.vn", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Sai email hoặc mật khẩu" in wrong.get_data(as_text=True)
+    assert "not the password" not in wrong.get_data(as_text=True)
+
+
+def test_account_locks_after_repeated_failures(
+    client: FlaskClient, world: World, app: Flask
+) -> None:
+    for _ in range(MAX_FAILURES):
+        assert _signin(client, world.emails["producer"], "wrong wrong wrong").status_code == 401
+    # Now even the right password is refused until the lock ends.
+    assert _signin(client, world.emails["producer"], PASSWORD).status_code == 401
+    with app.extensions["ocop.db"].transaction() as session:
+        user = session.scalars(select(User).where(User.email == world.emails["producer"])).one()
+        assert user.locked_until is not None
+
+
+def test_missing_or_wrong_csrf_token_is_refused(client: FlaskClient, world: World) -> None:
+    no_token = client.post(
+        "/console/signin", data={"email": world.emails["producer"], "password": PASSWORD}
+    )
+    assert no_token.status_code == 400
+    sign_in(client, world, "producer")
+    forged = client.post("/console/signout", data={"csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert client.get("/console/").status_code == 200  # still signed in: nothing changed
+
+
+def test_password_change_signs_other_browsers_out(app: Flask, world: World) -> None:
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, world, "producer")
+    sign_in(second, world, "producer")
+    new = "một mật khẩu mới khác hẳn"
+    response = post(
+        first,
+        "/console/password",
+        {"current_password": PASSWORD, "new_password": new, "confirm": new},
+    )
+    assert response.status_code == 302
+    assert first.get("/console/").status_code == 200
+    assert second.get("/console/").status_code == 302
+
+
+def test_password_change_refuses_a_short_one(as_producer: FlaskClient) -> None:
+    response = post(
+        as_producer,
+        "/console/password",
+        {"current_password": PASSWORD, "new_password": "short", "confirm": "short"},
+    )
+    assert response.status_code == 400
+    assert "10" in response.get_data(as_text=True)
+
+
+def test_one_time_password_must_be_changed_first(app: Flask, world: World, runner) -> None:
+    result = runner.invoke(
+        main, ["users", "add", "new@test.vn", "--org", str(world.producer_id), "--role", "producer"]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.rsplit(": ", 1)[1].strip()
+    client = app.test_client()
+    response = _signin(client, "new@test.vn", secret)
+    assert response.headers["Location"].endswith("/console/password")
+    assert client.get("/console/").headers["Location"].endswith("/console/password")
+
+
+def test_users_add_refuses_a_role_that_does_not_fit_the_organisation(
+    runner, world: World
+) -> None:
+    result = runner.invoke(
+        main, ["users", "add", "x@test.vn", "--org", str(world.producer_id), "--role", "authority"]
+    )
+    assert result.exit_code != 0
+    assert "authority" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_open_redirect_after_sign_in_is_refused(client: FlaskClient, world: World) -> None:
+    response = client.post(
+        "/console/signin?next=//evil.example/console",
+        data={
+            "email": world.emails["producer"],
+            "password": PASSWORD,
+            "csrf_token": csrf(client, "/console/signin"),
+        },
+    )
+    assert response.headers["Location"] == "/console/"
+
+
+def test_sign_in_is_audited_without_the_password(
+    client: FlaskClient, world: World, app: Flask
+) -> None:
+    sign_in(client, world, "producer")
+    with app.extensions["ocop.db"].transaction() as session:
+        entries = session.scalars(select(AuditEntry)).all()
+    assert [e.action for e in entries] == ["user.create", "account.signin"] or any(
+        e.action == "account.signin" for e in entries
+    )
+    assert all(PASSWORD not in str(e.detail) for e in entries)

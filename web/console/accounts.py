@@ -1,0 +1,164 @@
+"""Accounts: creating them, signing in with a lockout, changing passwords.
+
+Passwords are hashed with Argon2id (memory-hard). A wrong password, an unknown
+email and a locked account all get the same answer, so the sign-in form does
+not tell an attacker which emails exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import unicodedata
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ocop.trace.models import Organisation
+
+from .errors import AccountExists, InvalidInput, SignInRefused, WeakPassword
+from .models import ROLE_ORG_KINDS, Role, User
+
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+
+_hasher = PasswordHasher()  # argon2-cffi's defaults: Argon2id, 64 MiB, 3 passes
+# Verified against when the email is unknown, so both cases take as long.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def normalise_email(raw: str) -> str:
+    email = unicodedata.normalize("NFC", (raw or "").strip()).lower()
+    local, at, domain = email.partition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or len(email) > 254
+        or any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in email)
+    ):
+        raise InvalidInput(f"{raw[:80]!r} is not an email address", field="email")
+    return email
+
+
+def one_time_password() -> str:
+    """A first password to hand over once; the user must change it at first sign-in."""
+    return secrets.token_urlsafe(12)
+
+
+def check_password_policy(password: str, email: str | None = None) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise WeakPassword(
+            f"the password needs at least {MIN_PASSWORD} characters", field="new_password"
+        )
+    if len(password) > MAX_PASSWORD:
+        raise WeakPassword(
+            f"the password can have at most {MAX_PASSWORD} characters", field="new_password"
+        )
+    if email and password.strip().lower() in {email, email.partition("@")[0]}:
+        raise WeakPassword("the password must not be your email address", field="new_password")
+
+
+def create_user(
+    session: Session,
+    email: str,
+    organisation: Organisation,
+    role: Role,
+    *,
+    password: str | None = None,
+) -> tuple[User, str]:
+    """A new account and its one-time password (returned once, stored only hashed)."""
+    email = normalise_email(email)
+    if organisation.kind not in ROLE_ORG_KINDS[role]:
+        raise InvalidInput(
+            f"a {role.value} belongs to an organisation of kind "
+            f"{' or '.join(sorted(k.value for k in ROLE_ORG_KINDS[role]))}; "
+            f"{organisation.name} is {organisation.kind.value}",
+            field="role",
+        )
+    if session.scalar(select(func.count()).where(User.email == email)):
+        raise AccountExists(f"an account for {email} already exists")
+    secret = password if password is not None else one_time_password()
+    check_password_policy(secret, email)
+    user = User(
+        email=email,
+        organisation=organisation,
+        role=role,
+        password_hash=_hasher.hash(secret),
+        must_change_password=password is None,
+    )
+    session.add(user)
+    session.flush()
+    return user, secret
+
+
+def find_user(session: Session, email: str) -> User | None:
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        return None
+    return session.scalars(select(User).where(User.email == email)).one_or_none()
+
+
+def authenticate(session: Session, email: str, password: str, now: dt.datetime) -> User:
+    """The user whose credentials these are; failures count towards a lockout.
+
+    The caller commits whatever happens: a failure must be remembered too.
+    """
+    password = password[:MAX_PASSWORD]
+    user = find_user(session, email)
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        raise SignInRefused("wrong email or password")
+    if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password)
+        raise SignInRefused("wrong email or password, or the account is locked for a while")
+    if not _verify(user.password_hash, password) or not user.active:
+        user.failed_signins += 1
+        if user.failed_signins >= MAX_FAILURES:
+            user.locked_until = now + LOCKOUT
+            user.failed_signins = 0
+        session.flush()
+        raise SignInRefused("wrong email or password, or the account is locked for a while")
+    user.failed_signins = 0
+    user.locked_until = None
+    user.last_signin_at = now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    session.flush()
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    if not _verify(user.password_hash, current[:MAX_PASSWORD]):
+        raise InvalidInput("the current password is wrong", field="current_password")
+    if new == current:
+        raise WeakPassword("choose a password different from the current one", field="new_password")
+    check_password_policy(new, user.email)
+    user.password_hash = _hasher.hash(new)
+    user.must_change_password = False
+    user.session_epoch += 1
+    session.flush()
+
+
+def reset_password(session: Session, user: User) -> str:
+    """A new one-time password (for ``ocop users reset``); ends the user's sessions."""
+    secret = one_time_password()
+    user.password_hash = _hasher.hash(secret)
+    user.must_change_password = True
+    user.failed_signins = 0
+    user.locked_until = None
+    user.session_epoch += 1
+    session.flush()
+    return secret
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,67 @@
+"""Form helpers shared by the console views.
+
+WTForms checks shapes (required, a number, a date); the rules themselves live in
+trace/, keys/ and stamps/, and their errors come back to the form through
+:func:`rule_error`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField
+
+from ocop.keys.errors import KeysError
+from ocop.stamps.errors import StampError
+from ocop.trace.errors import InvalidRecord, TraceError
+
+from .errors import ConsoleError, InvalidInput
+
+USER_ERRORS = (ConsoleError, TraceError, KeysError, StampError)
+
+_PATH_FIELD = re.compile(r"^\$\.[a-z_]+\[\d+\]\.([a-z_]+)")
+
+
+class Form(FlaskForm):
+    """A console form: CSRF-protected (Flask-WTF), fields stripped of spaces."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):  # type: ignore[no-untyped-def]
+            filters = unbound_field.kwargs.get("filters", ())
+            unbound_field.kwargs["filters"] = (*filters, _strip)
+            return unbound_field.bind(form=form, **options)
+
+
+class OnceForm(Form):
+    """A form that may be submitted only once: a second POST of it finds the first."""
+
+    nonce = HiddenField()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.nonce.data:
+            self.nonce.data = secrets.token_urlsafe(24)
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def rule_error(form: Form, error: Exception) -> None:
+    """Attach a rule's error to the field it names (an import path's last part),
+    or to the form as a whole."""
+    field: Field | None = None
+    if isinstance(error, InvalidInput) and error.field:
+        field = form._fields.get(error.field)
+    elif isinstance(error, InvalidRecord) and error.path:
+        match = _PATH_FIELD.match(error.path)
+        if match:
+            field = form._fields.get(match.group(1))
+    message = getattr(error, "reason", None) if field is not None else None
+    message = message or str(error)
+    if field is not None:
+        field.errors = [*field.errors, message]  # type: ignore[assignment]
+    else:
+        form.form_errors.append(message)

@@ -1,0 +1,44 @@
+"""What the home page shows each role: the things waiting for them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ocop.stamps.models import FakeReport, RequestStatus, StampBatch, StampRequest
+from ocop.trace.models import Lot, Product
+
+from .access import Actor
+
+
+def summary(session: Session, who: Actor) -> dict[str, int]:
+    """Counts for the home page, scoped to the actor's organisation unless an authority."""
+
+    def count(query):  # type: ignore[no-untyped-def]
+        return session.scalar(query) or 0
+
+    pending = (
+        select(func.count())
+        .select_from(StampRequest)
+        .where(StampRequest.status == RequestStatus.PENDING)
+    )
+    unapproved = select(func.count()).select_from(Product).where(Product.approved.is_(False))
+    reports = (
+        select(func.count())
+        .select_from(FakeReport)
+        .outerjoin(StampBatch, FakeReport.batch_id == StampBatch.id)
+        .outerjoin(Lot, StampBatch.lot_id == Lot.id)
+        .where(FakeReport.handled_at.is_(None))
+    )
+    products = select(func.count()).select_from(Product)
+    if not who.is_authority:
+        pending = pending.where(StampRequest.organisation_id == who.organisation_id)
+        unapproved = unapproved.where(Product.producer_id == who.organisation_id)
+        reports = reports.where(Lot.owner_id == who.organisation_id)
+        products = products.where(Product.producer_id == who.organisation_id)
+    return {
+        "pending_requests": count(pending),
+        "unapproved_products": count(unapproved),
+        "open_reports": count(reports),
+        "products": count(products),
+    }

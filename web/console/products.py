@@ -1,0 +1,3 @@
+"""(to be written)"""
+
+from . import bp  # noqa: F401
