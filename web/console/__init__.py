@@ -80,6 +80,7 @@ def _csrf_failed(error: CSRFError) -> tuple[str, int]:
 def init_app(app: Flask) -> None:
     from .. import api, public
     from . import views  # noqa: F401  (registers every view on bp)
+    from .receiving_api import api_bp
 
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_HOURS * 3600)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
@@ -87,5 +88,7 @@ def init_app(app: Flask) -> None:
     # The public forms need no session and the API authenticates each call.
     csrf.exempt(public.bp)
     csrf.exempt(api.bp)
+    csrf.exempt(api_bp)
     app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
     app.register_error_handler(CSRFError, _csrf_failed)
