@@ -22,7 +22,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def _all_models() -> None:
     import ocop.keys.models
     import ocop.stamps.models
-    import ocop.trace.models  # noqa: F401
+    import ocop.trace.models
+    import ocop.web.console.models  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -32,8 +32,9 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     # Argon2's production cost (64 MiB, 3 passes) would dominate the suite's time;
     # the algorithm and the code paths stay the same.
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64,
-                                                           parallelism=1))
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    )
 
 
 @dataclass

@@ -114,9 +114,7 @@ def test_one_time_password_must_be_changed_first(app: Flask, world: World, runne
     assert client.get("/console/").headers["Location"].endswith("/console/password")
 
 
-def test_users_add_refuses_a_role_that_does_not_fit_the_organisation(
-    runner, world: World
-) -> None:
+def test_users_add_refuses_a_role_that_does_not_fit_the_organisation(runner, world: World) -> None:
     result = runner.invoke(
         main, ["users", "add", "x@test.vn", "--org", str(world.producer_id), "--role", "authority"]
     )
