@@ -145,3 +145,17 @@ def test_sign_in_is_audited_without_the_password(
         e.action == "account.signin" for e in entries
     )
     assert all(PASSWORD not in str(e.detail) for e in entries)
+
+
+def test_passwords_and_session_cookies_never_reach_the_log(
+    client: FlaskClient, world: World, caplog
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    _signin(client, world.emails["producer"], "a wrong password 123")
+    response = _signin(client, world.emails["producer"], PASSWORD)
+    cookie = response.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+    client.get("/console/")
+    for secret in (PASSWORD, "a wrong password 123", cookie):
+        assert secret not in caplog.text
