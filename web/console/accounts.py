@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ocop.trace.models import Organisation
 
-from .errors import AccountExists, InvalidInput, SignInRefused, WeakPassword
+from .errors import AccountExists, AccountState, InvalidInput, SignInRefused, WeakPassword
 from .models import ROLE_ORG_KINDS, Role, User
 
 MAX_FAILURES = 5
@@ -162,3 +162,25 @@ def _verify(hashed: str, password: str) -> bool:
         return _hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def disable_user(session: Session, user: User, *, by_user_id: int | None) -> None:
+    """Stop an account from signing in and end its sessions at once.
+
+    ``by_user_id`` is the officer doing it (None from the command line): nobody
+    locks themself out, so an authority always keeps one officer who can act.
+    """
+    if user.id == by_user_id:
+        raise AccountState("you cannot disable your own account; ask another officer")
+    if not user.active:
+        raise AccountState(f"{user.email} is already disabled")
+    user.active = False
+    user.session_epoch += 1
+    session.flush()
+
+
+def enable_user(session: Session, user: User) -> None:
+    if user.active:
+        raise AccountState(f"{user.email} is already active")
+    user.active = True
+    session.flush()

@@ -77,7 +77,7 @@ def entries(
     """Newest first, a page at a time (``before_id`` is the last id of the previous page)."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
-        query = query.where(AuditEntry.action.startswith(action))
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     if organisation_id is not None:
         query = query.where(AuditEntry.organisation_id == organisation_id)
     if before_id is not None:

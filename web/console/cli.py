@@ -14,7 +14,7 @@ from ocop.trace.db import Database
 from ocop.trace.models import Organisation, OrgKind
 
 from . import audit
-from .accounts import create_user, find_user, reset_password
+from .accounts import create_user, disable_user, find_user, reset_password
 from .errors import ConsoleError
 from .models import Role, User
 
@@ -103,8 +103,7 @@ def disable_command(email: str) -> None:
     """Stop an account from signing in; its sessions end at once."""
     with _database().transaction() as session:
         user = _find(session, email)
-        user.active = False
-        user.session_epoch += 1
+        disable_user(session, user, by_user_id=None)
         audit.record_system(session, "command line", "user.disable", user.email)
     click.echo(f"Disabled {user.email}")
 

@@ -27,6 +27,10 @@ class AccountExists(ConsoleError):
     """An account with this email is already there."""
 
 
+class AccountState(ConsoleError):
+    """The account is not in a state that allows this (already disabled, your own)."""
+
+
 class NotPermitted(ConsoleError):
     """The signed-in user's role or organisation may not do this."""
 
