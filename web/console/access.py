@@ -31,7 +31,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "organisations.manage": frozenset({A}),
     "users.manage": frozenset({A}),
     "products.view": frozenset({A, P}),
-    "products.propose": frozenset({P}),
+    "products.edit": frozenset({A, P}),
     "products.approve": frozenset({A}),
     "certifications.manage": frozenset({A}),
     "records.view": frozenset({A, P}),

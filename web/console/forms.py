@@ -11,7 +11,7 @@ import re
 import secrets
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField
+from wtforms import Field, FieldList, FormField, HiddenField
 
 from ocop.keys.errors import KeysError
 from ocop.stamps.errors import StampError
@@ -29,8 +29,10 @@ class Form(FlaskForm):
 
     class Meta:
         def bind_field(self, form, unbound_field, options):  # type: ignore[no-untyped-def]
-            filters = unbound_field.kwargs.get("filters", ())
-            unbound_field.kwargs["filters"] = (*filters, _strip)
+            # Enclosures (FormField, FieldList) take no filters; their fields get them.
+            if not issubclass(unbound_field.field_class, (FormField, FieldList)):
+                filters = unbound_field.kwargs.get("filters", ())
+                unbound_field.kwargs["filters"] = (*filters, _strip)
             return unbound_field.bind(form=form, **options)
 
 
