@@ -63,9 +63,15 @@ def session(database: Database) -> Iterator[Session]:
 
 
 @pytest.fixture
-def clean_database(database: Database) -> Database:
-    """The shared database emptied, for tests whose code commits on its own."""
+def clean_database(database: Database) -> Iterator[Database]:
+    """The shared database emptied, for tests whose code commits on its own; emptied
+    again afterwards, so tests that rely on rolled-back sessions start from nothing."""
+    _empty(database)
+    yield database
+    _empty(database)
+
+
+def _empty(database: Database) -> None:
     with database.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
-    return database

@@ -132,14 +132,27 @@ def certificates_of(session: Session, product: Product) -> list[Certification]:
     return sorted(certs, key=lambda c: c.scheme is not Scheme.OCOP)
 
 
-def list_lots(session: Session, today: dt.date) -> list[LotSummary]:
-    """Every lot, newest production first, saying whether it may get stamps today."""
-    lots = session.scalars(
+def list_lots(
+    session: Session,
+    today: dt.date,
+    *,
+    owner_id: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[LotSummary]:
+    """Every lot (or ``owner_id``'s), newest production first, saying whether it may
+    get stamps today; ``limit`` and ``offset`` give one page of them."""
+    query = (
         select(Lot)
         .order_by(Lot.produced_on.desc().nulls_last(), Lot.code)
         # Few products and owners, many lots: one SELECT each, not a join per lot.
         .options(selectinload(Lot.product), selectinload(Lot.owner), lazyload(Lot.facility))
-    ).all()
+        .limit(limit)
+        .offset(offset or None)
+    )
+    if owner_id is not None:
+        query = query.where(Lot.owner_id == owner_id)
+    lots = session.scalars(query).all()
     certs = ocop_certificates(session, {lot.product_id for lot in lots if lot.product_id})
     recalled = set(session.scalars(select(Recall.lot_id).distinct()))
     return [_summary(lot, certs, recalled, today) for lot in lots]
