@@ -44,7 +44,7 @@ def verify_bulk() -> Response:
     A stock check is not a consumer's scan: nothing is counted, and each
     result carries the scans seen so far.
     """
-    codes = _bulk_codes()
+    codes = bulk_codes()
     if isinstance(codes, Response):
         return codes
     now = utcnow()
@@ -64,7 +64,7 @@ def verify_bulk() -> Response:
     return jsonify({"results": results, "summary": summary})
 
 
-def _bulk_codes() -> list[str] | Response:
+def bulk_codes() -> list[str] | Response:
     body = request.get_json(silent=True, force=True)
     if body is None:
         return problem(400, "Invalid JSON", 'send a JSON object: {"codes": ["...", ...]}')

@@ -45,14 +45,20 @@ def record_system(
     action: str,
     target: str | None = None,
     detail: Mapping[str, Any] | None = None,
+    *,
+    organisation_id: int | None = None,
+    ip: str | None = None,
 ) -> AuditEntry:
-    """An entry for a write made from the command line (no signed-in user)."""
+    """An entry for a write made without a signed-in user: from the command line,
+    or through the API with an organisation's token (``who`` names the token)."""
     entry = AuditEntry(
         at=utcnow(),
         actor=who[:254],
+        organisation_id=organisation_id,
         action=action,
         target=target[:200] if target else None,
         detail=_scrub(detail) if detail else None,
+        ip=ip,
     )
     session.add(entry)
     return entry
