@@ -43,18 +43,30 @@ def parse_count(raw: object, maximum: int) -> int:
 
 def check_issuable(session: Session, lot: Lot, key: IssuerKey, today: dt.date) -> None:
     """Refuse, with the reason, unless this key may sign stamps for this lot today."""
+    check_lot_issuable(session, lot, today)
+    if key.status is not KeyStatus.ACTIVE:
+        raise IssuanceRefused(f"key {key.kid} is {key.status}; only an active key signs batches")
+    if key.organisation.kind is not OrgKind.AUTHORITY:
+        raise IssuanceRefused(f"key {key.kid} does not belong to an OCOP authority")
+
+
+def check_lot_issuable(session: Session, lot: Lot, today: dt.date) -> None:
+    """Refuse, with the reason, unless this lot may get stamps today, whoever signs them.
+
+    A producer's stamp request is checked against this before any key is involved.
+    """
     if lot.product is None:
         raise IssuanceRefused(f"lot {lot.code} is a raw-material lot; only product lots get stamps")
+    if not lot.product.approved:
+        raise IssuanceRefused(
+            f"lot {lot.code}: product {lot.product.name!r} is not approved by the OCOP council yet"
+        )
     if lot.recalls:
         raise IssuanceRefused(f"lot {lot.code} has been recalled; it gets no new stamps")
     if valid_ocop_certificate(session, lot.product, today) is None:
         raise IssuanceRefused(
             f"lot {lot.code}: product {lot.product.name!r} holds no valid OCOP certificate today"
         )
-    if key.status is not KeyStatus.ACTIVE:
-        raise IssuanceRefused(f"key {key.kid} is {key.status}; only an active key signs batches")
-    if key.organisation.kind is not OrgKind.AUTHORITY:
-        raise IssuanceRefused(f"key {key.kid} does not belong to an OCOP authority")
 
 
 def open_batch(

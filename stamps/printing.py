@@ -142,7 +142,7 @@ def rewrite_output(
     stamps = generate_stamps(
         signer, batch_id, count, base_url=base_url, pin_secret=pin_secret if with_pin else None
     )
-    write_output(out, stamps, text=text, layout=layout)
+    write_output(out, stamps, text=text, layout=layout, workers=encoder_workers(count))
     return out
 
 

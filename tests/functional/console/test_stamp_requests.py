@@ -1,0 +1,458 @@
+"""Stamp requests in the console: the producer asks, the authority signs, the producer
+prints; and every way of getting it wrong, refused with nothing changed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import zxingcpp
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import func, select
+
+from ocop.stamps.models import BatchStatus, RequestStatus, StampBatch, StampRequest
+from ocop.stamps.requests import CONSOLE_MAX_STAMPS, submit_request
+from ocop.trace.db import utcnow
+from ocop.trace.models import Certification, CertStatus, Organisation, Product
+from ocop.trace.queries import find_lot, record_recall
+from ocop.web.console import audit
+from ocop.web.console.models import AuditEntry
+
+from .conftest import World, csrf, post, sign_in
+
+LOT = "BC-2026-1115"  # the cooperative's stampable lot of Bánh cáy
+OTHER_LOT = "BD-2026-1105"  # the household business's stampable lot
+_NONCE = re.compile(r'name="nonce"[^>]*value="([^"]+)"')
+
+
+def _db(app: Flask):
+    return app.extensions["ocop.db"].transaction()
+
+
+def _form(client: FlaskClient, lot: str = LOT) -> dict[str, str]:
+    """What the browser sends with the new-request form: its CSRF token and nonce."""
+    page = client.get(f"/console/stamp-requests/new?lot={lot}")
+    assert page.status_code == 200, page.get_data(as_text=True)[:300]
+    html = page.get_data(as_text=True)
+    return {
+        "csrf_token": csrf(client, f"/console/stamp-requests/new?lot={lot}"),
+        "nonce": _NONCE.search(html).group(1),
+    }
+
+
+def _submit(client: FlaskClient, lot: str = LOT, **fields: str):
+    data = {"lot": lot, "count": "12", "layout": "a4-5x8", "note": "Lô Tết", **fields}
+    if "nonce" not in data:
+        data["nonce"] = _form(client)["nonce"]
+    return post(client, "/console/stamp-requests/new", data)
+
+
+def _requests(app: Flask) -> list[tuple[int, str, int | None]]:
+    with _db(app) as session:
+        rows = session.scalars(select(StampRequest).order_by(StampRequest.id))
+        return [(r.id, r.status.value, r.batch_id) for r in rows]
+
+
+def _batches(app: Flask) -> int:
+    with _db(app) as session:
+        return session.scalar(select(func.count()).select_from(StampBatch))
+
+
+def _actions(app: Flask) -> list[str]:
+    with _db(app) as session:
+        return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def _request_id(response) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def _authority(app: Flask, world: World) -> FlaskClient:
+    return sign_in(app.test_client(), world, "authority")
+
+
+def _approve(client: FlaskClient, request_id: int):
+    return post(client, f"/console/stamp-requests/{request_id}/approve")
+
+
+# --- the whole way --------------------------------------------------------------------
+
+
+def test_producer_asks_authority_signs_producer_prints(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer, count="45", pin="y"))
+    assert _requests(app) == [(request_id, "pending", None)]
+    listing = as_producer.get("/console/stamp-requests").get_data(as_text=True)
+    assert LOT in listing and "chờ duyệt" in listing
+    # Nothing to download before the authority signs.
+    assert as_producer.get(f"/console/stamp-requests/{request_id}/stamps.csv").status_code == 409
+
+    officer = _authority(app, world)
+    assert LOT in officer.get("/console/stamp-requests").get_data(as_text=True)
+    response = _approve(officer, request_id)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    [(_, status, batch_id)] = _requests(app)
+    assert status == "issued" and batch_id is not None
+    outputs = app.config["OCOP"].instance / "outputs"
+    assert outputs.stat().st_mode & 0o777 == 0o700
+    assert (outputs / f"request-{request_id}.csv").is_file()  # written at approval
+
+    got = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.csv")
+    assert got.status_code == 200
+    assert got.headers["Cache-Control"] == "no-store"
+    assert "attachment" in got.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(got.get_data(as_text=True))))
+    assert list(rows[0]) == ["serial", "url", "token", "pin"]
+    assert len(rows) == 45 and len({r["token"] for r in rows}) == 45
+    verdict = as_producer.get(f"/api/v1/verify/{rows[7]['token']}").get_json()
+    assert verdict["status"] == "genuine" and verdict["serial"] == rows[7]["serial"]
+
+    pdf = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert (outputs / f"request-{request_id}.pdf").is_file()  # kept for the next download
+    texts = _pdf_codes(pdf.data)
+    assert len(texts) == 40  # the first sheet of 5 x 8 labels
+    assert texts[0] in {r["url"] for r in rows}
+
+    archive = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.zip")
+    assert archive.status_code == 200 and archive.headers["Cache-Control"] == "no-store"
+    with zipfile.ZipFile(io.BytesIO(archive.data)) as files:
+        names = files.namelist()
+        assert len(names) == 45 and all(n.endswith(".png") for n in names)
+
+    actions = _actions(app)
+    for action in ("stamp_request.submit", "stamp_request.approve", "stamp_request.issued"):
+        assert actions.count(action) == 1, actions
+    assert actions.count("stamp_outputs.download") == 3
+    with _db(app) as session:
+        details = [str(e.detail) for e in session.scalars(select(AuditEntry))]
+    assert not any(r["pin"] in text for text in details for r in rows[:3])
+
+
+def _pdf_codes(data: bytes) -> list[str]:
+    pdfium = pytest.importorskip("pypdfium2")
+    page = pdfium.PdfDocument(data)[0]
+    image: Image.Image = page.render(scale=300 / 72).to_pil()
+    return [r.text for r in zxingcpp.read_barcodes(image)]
+
+
+def test_without_pin_the_files_have_no_pin(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer, count="3", layout="a4-3x7"))
+    assert _approve(_authority(app, world), request_id).status_code == 302
+    got = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.csv")
+    assert got.get_data(as_text=True).splitlines()[0] == "serial,url,token"
+    pdf = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.pdf")
+    assert len(_pdf_codes(pdf.data)) == 3
+
+
+def test_a_missing_print_file_is_written_again(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer, count="4"))
+    assert _approve(_authority(app, world), request_id).status_code == 302
+    first = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.csv").data
+    (app.config["OCOP"].instance / "outputs" / f"request-{request_id}.csv").unlink()
+    assert as_producer.get(f"/console/stamp-requests/{request_id}/stamps.csv").data == first
+
+
+# --- submitting -----------------------------------------------------------------------
+
+
+def test_the_same_form_sent_twice_makes_one_request(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    nonce = _form(as_producer)["nonce"]
+    first = _request_id(_submit(as_producer, nonce=nonce))
+    second = _request_id(_submit(as_producer, nonce=nonce, count="99"))
+    assert first == second
+    assert len(_requests(app)) == 1
+    assert _actions(app).count("stamp_request.submit") == 1
+
+
+def test_two_sends_racing_with_one_nonce_make_one_request(app: Flask, world: World) -> None:
+    database = app.extensions["ocop.db"]
+    inserted, go = threading.Event(), threading.Event()
+
+    def send(first: bool) -> tuple[int, bool]:
+        if not first:
+            inserted.wait(5)  # the first has inserted and not yet committed
+        with database.transaction() as session:
+            lot = find_lot(session, LOT)
+            made, created = submit_request(
+                session,
+                lot,
+                session.get_one(Organisation, world.producer_id),
+                count="5",
+                pin=False,
+                layout="a4-5x8",
+                note=None,
+                nonce="the-same-form",
+                actor="producer@test.vn",
+                maximum=100,
+            )
+            if first:
+                inserted.set()
+                go.wait(0.5)  # hold the transaction open while the second sends
+            return made.id, created
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(send, (True, False)))
+    assert results[0][0] == results[1][0]
+    assert sorted(created for _, created in results) == [False, True]
+    assert len(_requests(app)) == 1
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "abc", "1.5", str(CONSOLE_MAX_STAMPS + 1), ""])
+def test_bad_counts_are_refused(app: Flask, as_producer: FlaskClient, count: str) -> None:
+    response = _submit(as_producer, count=count)
+    assert response.status_code == 400
+    assert "count" in response.get_data(as_text=True) or "Nhập số tem" in response.get_data(
+        as_text=True
+    )
+    assert _requests(app) == []
+
+
+def test_the_form_says_where_bigger_batches_go(as_producer: FlaskClient) -> None:
+    page = as_producer.get("/console/stamp-requests/new").get_data(as_text=True)
+    assert "ocop stamps issue" in page and f"{CONSOLE_MAX_STAMPS:,}".replace(",", ".") in page
+
+
+def test_another_organisations_lot_is_not_found(app: Flask, as_producer: FlaskClient) -> None:
+    assert as_producer.get(f"/console/stamp-requests/new?lot={OTHER_LOT}").status_code == 404
+    assert _submit(as_producer, lot=OTHER_LOT).status_code == 404
+    assert _submit(as_producer, lot="NO-SUCH-LOT").status_code == 404
+    assert _requests(app) == []
+
+
+def _recall(session) -> None:
+    record_recall(session, find_lot(session, LOT), "Thu hồi thử", None, utcnow())
+
+
+def _revoke_certificate(session) -> None:
+    lot = find_lot(session, LOT)
+    for cert in session.scalars(
+        select(Certification).where(Certification.product_id == lot.product_id)
+    ):
+        cert.status = CertStatus.REVOKED
+
+
+def _unapprove(session) -> None:
+    session.get_one(Product, find_lot(session, LOT).product_id).approved = False
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (_recall, "recalled"),
+        (_revoke_certificate, "no valid OCOP certificate"),
+        (_unapprove, "not approved by the OCOP council"),
+    ],
+)
+def test_lots_that_cannot_get_stamps_are_refused(
+    app: Flask, as_producer: FlaskClient, spoil, message: str
+) -> None:
+    form = _form(as_producer)
+    with _db(app) as session:
+        spoil(session)
+    before = _actions(app)
+    response = _submit(as_producer, nonce=form["nonce"])
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert _requests(app) == [] and _actions(app) == before
+    # The form no longer offers the lot, and says why when asked for it.
+    page = as_producer.get(f"/console/stamp-requests/new?lot={LOT}").get_data(as_text=True)
+    assert message in page
+
+
+def test_raw_material_lot_and_unknown_layout_are_refused(
+    app: Flask, as_producer: FlaskClient
+) -> None:
+    assert _submit(as_producer, lot="NEP-2026-0615").status_code == 400
+    assert _submit(as_producer, layout="a0-poster").status_code == 400
+    assert _requests(app) == []
+
+
+def test_missing_csrf_token_changes_nothing(app: Flask, as_producer: FlaskClient) -> None:
+    nonce = _form(as_producer)["nonce"]
+    response = as_producer.post(
+        "/console/stamp-requests/new", data={"lot": LOT, "count": "5", "nonce": nonce}
+    )
+    assert response.status_code == 400
+    assert _requests(app) == []
+
+
+# --- who sees and decides what ---------------------------------------------------------
+
+
+def test_producer_cannot_decide_nor_see_another_organisations_request(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+    assert _approve(as_producer, request_id).status_code == 403
+    other = sign_in(app.test_client(), world, "other_producer")
+    for suffix in ("", "/stamps.csv", "/stamps.pdf", "/stamps.zip"):
+        assert other.get(f"/console/stamp-requests/{request_id}{suffix}").status_code == 404
+    assert LOT not in other.get("/console/stamp-requests").get_data(as_text=True)
+    distributor = sign_in(app.test_client(), world, "distributor")
+    assert distributor.get(f"/console/stamp-requests/{request_id}").status_code == 403
+    assert _requests(app) == [(request_id, "pending", None)]
+
+
+def test_unknown_request_is_not_found(as_authority: FlaskClient) -> None:
+    assert as_authority.get("/console/stamp-requests/424242").status_code == 404
+    assert _approve(as_authority, 424242).status_code == 404
+    assert (
+        post(as_authority, "/console/stamp-requests/424242/reject", {"reason": "x"}).status_code
+        == 404
+    )
+
+
+def test_approving_twice_issues_one_batch(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+    officer = _authority(app, world)
+    assert _approve(officer, request_id).status_code == 302
+    again = _approve(officer, request_id)
+    assert again.status_code == 409
+    assert "already issued" in again.get_data(as_text=True)
+    assert _batches(app) == 1
+    assert (
+        post(officer, f"/console/stamp-requests/{request_id}/reject", {"reason": "x"}).status_code
+        == 409
+    )
+
+
+def test_two_officers_approving_at_once_issue_one_batch(
+    app: Flask, world: World, as_producer: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+    officers = [_authority(app, world) for _ in range(2)]
+    tokens = [csrf(o) for o in officers]
+    record = audit.record
+
+    def slow_record(session, who, action, *args, **kwargs):
+        entry = record(session, who, action, *args, **kwargs)
+        if action == "stamp_request.approve":
+            time.sleep(0.4)  # hold the claim open: the other officer arrives meanwhile
+        return entry
+
+    monkeypatch.setattr(audit, "record", slow_record)
+    start = threading.Barrier(2)
+
+    def approve(n: int) -> int:
+        start.wait()
+        url = f"/console/stamp-requests/{request_id}/approve"
+        return officers[n].post(url, data={"csrf_token": tokens[n]}).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(approve, range(2)))
+    assert statuses == [302, 409]
+    assert _batches(app) == 1
+    assert _actions(app).count("stamp_request.approve") == 1
+
+
+def test_reject_needs_a_reason(app: Flask, world: World, as_producer: FlaskClient) -> None:
+    request_id = _request_id(_submit(as_producer))
+    officer = _authority(app, world)
+    url = f"/console/stamp-requests/{request_id}/reject"
+    assert post(officer, url, {"reason": "   "}).status_code == 400
+    assert officer.post(url, data={"reason": "Thiếu hồ sơ"}).status_code == 400  # no CSRF
+    assert _requests(app) == [(request_id, "pending", None)]
+    assert post(officer, url, {"reason": "Lô chưa kiểm nghiệm"}).status_code == 302
+    assert _requests(app) == [(request_id, "rejected", None)]
+    page = as_producer.get(f"/console/stamp-requests/{request_id}").get_data(as_text=True)
+    assert "Lô chưa kiểm nghiệm" in page
+    assert _approve(officer, request_id).status_code == 409
+    assert _batches(app) == 0
+    assert "stamp_request.reject" in _actions(app)
+
+
+# --- issuing that fails ------------------------------------------------------------------
+
+
+def test_certificate_revoked_before_approval_fails_the_request(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+    with _db(app) as session:
+        _revoke_certificate(session)
+    response = _approve(_authority(app, world), request_id)
+    assert response.status_code == 409
+    assert "no valid OCOP certificate" in response.get_data(as_text=True)
+    [(_, status, batch_id)] = _requests(app)
+    assert status == "failed" and batch_id is None
+    assert _batches(app) == 0
+    assert not (app.config["OCOP"].instance / "outputs" / f"request-{request_id}.csv").exists()
+
+
+def test_a_failed_write_leaves_no_valid_batch(
+    app: Flask, world: World, as_producer: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ocop.stamps.printing.write_output", full_disk)
+    response = _approve(_authority(app, world), request_id)
+    assert response.status_code == 409
+    assert "No space left on device" in response.get_data(as_text=True)
+    with _db(app) as session:
+        made = session.get_one(StampRequest, request_id)
+        assert made.status is RequestStatus.FAILED and "No space" in made.decision_note
+        assert [b.status for b in session.scalars(select(StampBatch))] == [BatchStatus.FAILED]
+    assert as_producer.get(f"/console/stamp-requests/{request_id}/stamps.csv").status_code == 409
+
+
+def test_a_voided_batch_is_not_downloaded(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+    assert _approve(_authority(app, world), request_id).status_code == 302
+    with _db(app) as session:
+        session.scalars(select(StampBatch)).one().status = BatchStatus.VOIDED
+    assert as_producer.get(f"/console/stamp-requests/{request_id}/stamps.pdf").status_code == 409
+
+
+def test_a_wrong_key_passphrase_fails_the_request_and_issues_nothing(
+    app: Flask, world: World, as_producer: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+    monkeypatch.setenv("OCOP_KEY_PASSPHRASE", "not the passphrase at all")
+    response = _approve(_authority(app, world), request_id)
+    assert response.status_code == 409
+    assert "passphrase is wrong" in response.get_data(as_text=True)
+    assert "not the passphrase at all" not in response.get_data(as_text=True)
+    assert _requests(app) == [(request_id, "failed", None)]
+    assert _batches(app) == 0
+
+
+def test_a_failed_first_download_leaves_no_file(
+    app: Flask, world: World, as_producer: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = _request_id(_submit(as_producer))
+    assert _approve(_authority(app, world), request_id).status_code == 302
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ocop.stamps.printing.write_output", full_disk)
+    response = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.zip")
+    assert response.status_code == 409
+    assert "No space left on device" in response.get_data(as_text=True)
+    assert not (app.config["OCOP"].instance / "outputs" / f"request-{request_id}.zip").exists()
+    assert "stamp_outputs.download" not in _actions(app)
