@@ -30,10 +30,11 @@ class Form(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):  # type: ignore[no-untyped-def]
             # Enclosures (FormField, FieldList) take no filters; their fields get them.
-            if not issubclass(unbound_field.field_class, (FormField, FieldList)):
-                filters = unbound_field.kwargs.get("filters", ())
-                unbound_field.kwargs["filters"] = (*filters, _strip)
-            return unbound_field.bind(form=form, **options)
+            # The unbound field is shared by every instance of the form: never change it.
+            if issubclass(unbound_field.field_class, (FormField, FieldList)):
+                return unbound_field.bind(form=form, **options)
+            filters = (*unbound_field.kwargs.get("filters", ()), _strip)
+            return unbound_field.bind(form=form, filters=filters, **options)
 
 
 class OnceForm(Form):

@@ -12,6 +12,7 @@ MENU = [
     ("console.certifications", _l("Chứng nhận")),
     ("console.lots", _l("Lô hàng")),
     ("console.facilities", _l("Vùng nguyên liệu, cơ sở")),
+    ("console.events", _l("Sự kiện")),
     ("console.stamp_requests", _l("Yêu cầu tem")),
     ("console.receiving", _l("Nhận hàng")),
     ("console.analytics", _l("Lượt quét")),

@@ -1,0 +1,424 @@
+"""Events from a spreadsheet: a CSV file read into the import format, all or nothing.
+
+One row per lot of an event; the rows that share an ``event_id`` make one event
+(docs/import-format.md, "Events as CSV"). This module only reads: it turns the
+bytes into the JSON document :func:`ocop.trace.importer.import_records` takes, so
+every rule about events stays the importer's. It remembers which row and column
+each value came from, so that an error the importer raises about
+``$.events[3].lots[1].quantity`` can be told to the user as "row 9, column
+quantity", the way a spreadsheet shows the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .db import VIETNAM
+from .errors import ImportFileError, InvalidRecord
+from .importer import FORMAT
+from .models import EventType
+
+MAX_BYTES = 1024 * 1024
+MAX_ROWS = 5000
+# A local reference is written by people; a longer one is a pasted cell gone wrong.
+MAX_REFERENCE = 100
+
+EVENT_COLUMNS = (
+    "event_id", "type", "action", "biz_step", "time", "facility", "disposition",
+    "document_type", "document_id", "corrects", "reason",
+)  # fmt: skip
+LINE_COLUMNS = ("lot", "role", "quantity", "unit")
+COLUMNS = (*EVENT_COLUMNS[:6], *LINE_COLUMNS, *EVENT_COLUMNS[6:])
+REQUIRED_COLUMNS = ("event_id", "type", "biz_step", "time", "lot")
+
+TRANSFORMATION = EventType.TRANSFORMATION.value
+_TYPES = {t.value.lower(): t.value for t in EventType}
+_SECTIONS = {"object": "lots", "input": "inputs", "output": "outputs"}
+
+# Local references become name-based UUIDs: the same organisation and reference
+# give the same event id in every upload, which is what makes a second upload of
+# a file create nothing.
+_NAMESPACE = uuid.UUID("896ba90b-502d-42b0-afa0-a54ea11c5ced")
+_URI_PREFIXES = ("urn:", "http://", "https://")
+
+_DOCUMENT_COLUMNS = {"type": "document_type", "id": "document_id"}
+
+
+def local_event_id(organisation: str, reference: str) -> str:
+    """The event id (``urn:uuid:...``) of ``reference``, an organisation's own name for it."""
+    name = f"{organisation}:{unicodedata.normalize('NFC', reference)}"
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, name)}"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """One event of the file: how the file names it, its id, and its first row."""
+
+    reference: str
+    event_id: str
+    row: int
+    type: str
+    biz_step: str
+    lots: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventCsv:
+    """A CSV file read into an import document, with where each value came from."""
+
+    document: dict[str, Any]
+    rows: int
+    events: Sequence[EventRef]
+    origins: Mapping[str, tuple[int, str | None]] = field(repr=False)
+
+    def locate(self, error: InvalidRecord) -> InvalidRecord:
+        """``error`` (about a JSON path of :attr:`document`) told as a row and column."""
+        path = error.path
+        while path:
+            if path in self.origins:
+                row, column = self.origins[path]
+                where = f"row {row}, column {column}" if column else f"row {row}"
+                return type(error)(error.reason, where)
+            path = path[: max(path.rfind("."), path.rfind("["), 0)]
+        return error
+
+
+def parse_events_csv(raw: bytes, *, organisation: str, name: str = "file") -> EventCsv:
+    """Read ``raw`` (a CSV file called ``name``) as events recorded by ``organisation``.
+
+    :class:`ImportFileError` says why the file as a whole cannot be read;
+    :class:`InvalidRecord` names the row (numbered as a spreadsheet does, the
+    header being row 1) and the column of the first bad value.
+    """
+    if len(raw) > MAX_BYTES:
+        raise ImportFileError(
+            f"{name}: is {len(raw):,} bytes; a file may have at most {MAX_BYTES:,} bytes (1 MiB): "
+            "split it into several files"
+        )
+    records = _records(_decode(raw, name))
+    header = _header(records, name)
+    reader = _Reader(organisation)
+    for number, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines and rows of empty cells, as spreadsheets leave them
+        if reader.rows >= MAX_ROWS:
+            raise ImportFileError(
+                f"{name}: has more than {MAX_ROWS:,} rows; split it into several files"
+            )
+        if len(cells) != len(header):
+            raise InvalidRecord(
+                f"has {len(cells)} cells but the header has {len(header)}; "
+                "is the file cut short, or a value with a comma not in quotes?",
+                f"row {number}",
+            )
+        reader.add(number, dict(zip(header, (cell.strip() for cell in cells), strict=True)))
+    if not reader.rows:
+        raise ImportFileError(f"{name}: has a header but no rows of events")
+    return reader.result()
+
+
+def write_events_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """A CSV file of ``rows`` (dicts by column name) that :func:`parse_events_csv` reads.
+
+    It starts with a byte order mark so that Excel shows Vietnamese letters right.
+    """
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(f"{name}: is UTF-16 text; save it as CSV UTF-8")
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise ImportFileError(
+            f"{name}: is an Excel workbook or a ZIP, not CSV; in Excel choose "
+            "Save As > CSV UTF-8 (Comma delimited)"
+        )
+    if b"\x00" in raw[:8192]:
+        raise ImportFileError(f"{name}: is a binary file, not CSV")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            f"{name}: is not UTF-8 text (byte {error.start}); save it as CSV UTF-8"
+        ) from None
+    if not text.strip():
+        raise ImportFileError(f"{name}: is empty")
+    return text
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of each record; a record may span lines inside quotes."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    number = 0
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InvalidRecord(
+                f"is not valid CSV ({error}); is the file cut short or a quote not closed?",
+                f"row {number}",
+            ) from None
+        yield number, cells
+
+
+def _header(records: Iterator[tuple[int, list[str]]], name: str) -> list[str]:
+    for _number, cells in records:
+        if any(cell.strip() for cell in cells):
+            break
+    else:
+        raise ImportFileError(f"{name}: is empty")
+    header = [cell.strip().lower() for cell in cells]
+    if len(header) == 1 and ";" in header[0]:
+        raise ImportFileError(
+            f"{name}: is separated by semicolons; this format uses commas "
+            "(in Excel: Save As > CSV UTF-8 (Comma delimited))"
+        )
+    if not set(header) & set(COLUMNS):
+        raise ImportFileError(
+            f"{name}: the first row must be the header naming the columns "
+            f"({','.join(COLUMNS)}); found {','.join(cells)[:80]!r}"
+        )
+    seen: set[str] = set()
+    for position, column in enumerate(header, start=1):
+        if not column:
+            raise InvalidRecord(f"column {position} has no name; remove the empty column", "row 1")
+        if column not in COLUMNS:
+            raise InvalidRecord(
+                f"unknown column {column!r}; the columns are {', '.join(COLUMNS)}", "row 1"
+            )
+        if column in seen:
+            raise InvalidRecord(f"column {column!r} appears twice", "row 1")
+        seen.add(column)
+    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing:
+        raise InvalidRecord(f"the column {missing[0]!r} is missing", "row 1")
+    return header
+
+
+# --------------------------------------------------------------------------- the rows
+
+
+@dataclass(slots=True)
+class _Line:
+    row: int
+    lot: str
+    role: str | None
+    quantity: str | None
+    unit: str | None
+
+
+@dataclass(slots=True)
+class _Event:
+    reference: str
+    event_id: str
+    first_row: int
+    values: dict[str, tuple[str, int]] = field(default_factory=dict)  # column -> (value, row)
+    lines: list[_Line] = field(default_factory=list)
+
+
+class _Reader:
+    def __init__(self, organisation: str) -> None:
+        self.organisation = organisation
+        self.events: dict[str, _Event] = {}
+        self.rows = 0
+
+    def add(self, number: int, cells: Mapping[str, str]) -> None:
+        self.rows += 1
+        reference = _required(cells, "event_id", number)
+        event = self.events.get(reference) or self._new_event(reference, number)
+        for column in EVENT_COLUMNS[1:]:
+            value = cells.get(column)
+            if not value:
+                continue
+            value = _normal(column, value)
+            given = event.values.get(column)
+            if given is None:
+                event.values[column] = (value, number)
+            elif given[0] != value:
+                raise InvalidRecord(
+                    f"{value!r} differs from {given[0]!r} on row {given[1]}; the rows of "
+                    f"event {reference!r} must agree (or leave the cell empty)",
+                    f"row {number}, column {column}",
+                )
+        event.lines.append(
+            _Line(
+                row=number,
+                lot=_required(cells, "lot", number),
+                role=cells.get("role", "").lower() or None,
+                quantity=cells.get("quantity") or None,
+                unit=cells.get("unit") or None,
+            )
+        )
+
+    def _new_event(self, reference: str, number: int) -> _Event:
+        event_id = self._event_id(reference, f"row {number}, column event_id")
+        event = _Event(reference, event_id, number)
+        self.events[reference] = event
+        return event
+
+    def _event_id(self, reference: str, where: str) -> str:
+        if reference.startswith(_URI_PREFIXES):
+            return reference
+        if len(reference) > MAX_REFERENCE:
+            raise InvalidRecord(
+                f"is {len(reference)} characters long; at most {MAX_REFERENCE} are allowed", where
+            )
+        return local_event_id(self.organisation, reference)
+
+    def result(self) -> EventCsv:
+        origins: dict[str, tuple[int, str | None]] = {}
+        events, refs = [], []
+        for i, event in enumerate(self.events.values()):
+            path = f"$.events[{i}]"
+            events.append(self._event_json(event, path, origins))
+            kind = event.values.get("type", ("", 0))[0]
+            step = event.values.get("biz_step", ("", 0))[0]
+            refs.append(
+                EventRef(event.reference, event.event_id, event.first_row, kind, step,
+                         len(event.lines))
+            )  # fmt: skip
+        document = {"format": FORMAT, "events": events}
+        return EventCsv(document, self.rows, refs, origins)
+
+    def _event_json(
+        self, event: _Event, path: str, origins: dict[str, tuple[int, str | None]]
+    ) -> dict[str, Any]:
+        origins[path] = (event.first_row, None)
+        origins[f"{path}.id"] = (event.first_row, "event_id")
+        out: dict[str, Any] = {"id": event.event_id}
+        for column in ("type", "action", "biz_step", "time", "facility", "disposition",
+                       "corrects", "reason"):  # fmt: skip
+            value, row = event.values.get(column, (None, event.first_row))
+            origins[f"{path}.{column}"] = (row, column)
+            if value is None:
+                continue
+            if column == "time":
+                value = _time(value, row)
+            elif column == "corrects":
+                value = self._event_id(value, f"row {row}, column corrects")
+            out[column] = value
+        out["organisation"] = self.organisation
+        self._documents(event, path, out, origins)
+        for section in _SECTIONS.values():
+            origins[f"{path}.{section}"] = (event.first_row, "lot")
+        transformation = out.get("type") == TRANSFORMATION
+        for line in event.lines:
+            section = self._section(event, line, transformation)
+            items = out.setdefault(section, [])
+            line_path = f"{path}.{section}[{len(items)}]"
+            origins[line_path] = (line.row, None)
+            item: dict[str, Any] = {"lot": line.lot}
+            for column in LINE_COLUMNS:
+                origins[f"{line_path}.{column}"] = (line.row, column)
+            if line.quantity is not None:
+                item["quantity"] = line.quantity
+            if line.unit is not None:
+                item["unit"] = line.unit
+            items.append(item)
+        if transformation and not ("inputs" in out and "outputs" in out):
+            raise InvalidRecord(
+                f"event {event.reference!r} is a {TRANSFORMATION}: it needs rows with the "
+                "role input (what went in) and rows with the role output (what came out)",
+                f"row {event.first_row}, column role",
+            )
+        return out
+
+    @staticmethod
+    def _section(event: _Event, line: _Line, transformation: bool) -> str:
+        where = f"row {line.row}, column role"
+        if transformation:
+            if line.role not in ("input", "output"):
+                raise InvalidRecord(
+                    f"the rows of a {TRANSFORMATION} need the role input or output, "
+                    f"not {line.role or 'an empty cell'!r}",
+                    where,
+                )
+        elif line.role not in (None, "object"):
+            if line.role in _SECTIONS:
+                raise InvalidRecord(
+                    f"the role {line.role!r} is for the rows of a {TRANSFORMATION}; "
+                    f"event {event.reference!r} is not one (leave the role empty or write object)",
+                    where,
+                )
+            raise InvalidRecord(f"unknown role {line.role!r}; use object, input or output", where)
+        return _SECTIONS[line.role or "object"]
+
+    @staticmethod
+    def _documents(
+        event: _Event, path: str, out: dict[str, Any], origins: dict[str, tuple[int, str | None]]
+    ) -> None:
+        given = {key: event.values[c] for key, c in _DOCUMENT_COLUMNS.items() if c in event.values}
+        if not given:
+            return
+        first_row = min(row for _value, row in given.values())
+        origins[f"{path}.documents"] = (first_row, "document_type")
+        origins[f"{path}.documents[0]"] = (first_row, "document_type")
+        for key, column in _DOCUMENT_COLUMNS.items():
+            row = given[key][1] if key in given else first_row
+            origins[f"{path}.documents[0].{key}"] = (row, column)
+        out["documents"] = [{key: value for key, (value, _row) in given.items()}]
+
+
+def _required(cells: Mapping[str, str], column: str, number: int) -> str:
+    value = cells.get(column)
+    if not value:
+        raise InvalidRecord("is required", f"row {number}, column {column}")
+    return value
+
+
+def _normal(column: str, value: str) -> str:
+    """Spellings a spreadsheet user may pick, made the importer's."""
+    if column == "type":
+        return _TYPES.get(value.lower(), value)
+    if column == "action":
+        return value.upper()
+    if column in ("biz_step", "disposition", "document_type"):
+        return value.lower()
+    return value
+
+
+def _time(value: str, row: int) -> str:
+    """The time with its offset; a time written without one is Vietnam's (+07:00)."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or not any(sep in value.upper() for sep in ("T", " ")):
+        raise InvalidRecord(
+            f"{value!r} is not a date and time such as 2025-06-12 06:30 (Vietnam time) "
+            "or 2025-06-12T06:30:00+07:00",
+            f"row {row}, column time",
+        )
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=VIETNAM).isoformat()
+    return value
+
+
+__all__ = [
+    "COLUMNS",
+    "MAX_BYTES",
+    "MAX_ROWS",
+    "REQUIRED_COLUMNS",
+    "EventCsv",
+    "EventRef",
+    "local_event_id",
+    "parse_events_csv",
+    "write_events_csv",
+]
