@@ -126,12 +126,19 @@ def _dev_secret(path: Path, variable: str) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text().strip()
+    # Written whole under a private name, then linked into place: a process or
+    # thread starting at the same moment sees no file or the complete one, never
+    # an empty file, and the first link wins.
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(value)
-    log.warning("development secret generated in %s; set %s in production", path, variable)
-    return value
+        f.write(secrets.token_urlsafe(32))
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another process made it first: use theirs
+        pass
+    else:
+        log.warning("development secret generated in %s; set %s in production", path, variable)
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
