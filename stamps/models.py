@@ -97,7 +97,12 @@ class ScanLog(Base):
     """One row per counted scan, for analytics by day, batch and coarse place."""
 
     __tablename__ = "scan_log"
-    __table_args__ = (Index("ix_scan_log_batch_at", "batch_id", "scanned_at"),)
+    __table_args__ = (
+        # Scan analytics count ranges of these without reading the table
+        # (stamps/analytics.py); the first also serves any query by batch and time.
+        Index("ix_scan_log_batch_first_at", "batch_id", "first_for_device", "scanned_at"),
+        Index("ix_scan_log_place_at", "place", "scanned_at", "batch_id"),
+    )
 
     id: Mapped[intpk]
     batch_id: Mapped[int] = mapped_column(ForeignKey("stamp_batches.id"))

@@ -145,16 +145,27 @@ def _before_best_before(ctx: _Context) -> Sequence[Finding]:
     return []
 
 
+def suspect_rules(
+    devices: Any, pin_claims: Any, device_threshold: int
+) -> tuple[tuple[Any, Reason], ...]:
+    """When a stamp's scan history looks like a copy: (condition, reason) pairs.
+
+    The one statement of the rule. Given numbers, each condition is a bool; given
+    SQL columns, a SQL expression, so that analytics select the very stamps the
+    verifier flags.
+    """
+    return (
+        (devices > device_threshold, Reason.SCAN_LIMIT_EXCEEDED),
+        (pin_claims > 1, Reason.PIN_CLAIMED_TWICE),
+    )
+
+
 def _scan_pattern_plausible(ctx: _Context) -> Sequence[Finding]:
     scans = ctx.scans
     if scans is None:
         return []
-    found = []
-    if scans.devices > ctx.device_threshold:
-        found.append(Finding(VerdictStatus.SUSPECT, Reason.SCAN_LIMIT_EXCEEDED))
-    if scans.pin_claims > 1:
-        found.append(Finding(VerdictStatus.SUSPECT, Reason.PIN_CLAIMED_TWICE))
-    return found
+    rules = suspect_rules(scans.devices, scans.pin_claims, ctx.device_threshold)
+    return [Finding(VerdictStatus.SUSPECT, reason) for hit, reason in rules if hit]
 
 
 BATCH_CHECKS: tuple[Check, ...] = (
