@@ -51,6 +51,17 @@ _URI_PREFIXES = ("urn:", "http://", "https://")
 _DOCUMENT_COLUMNS = {"type": "document_type", "id": "document_id"}
 
 
+def _is_derived(reference: str) -> bool:
+    # Ids derived here from other organisations' references are predictable:
+    # taking one first would block their event (or receipt) for good.
+    if not reference.lower().startswith("urn:uuid:"):
+        return False
+    try:
+        return uuid.UUID(reference[9:]).version == 5
+    except ValueError:
+        return False
+
+
 def local_event_id(organisation: str, reference: str) -> str:
     """The event id (``urn:uuid:...``) of ``reference``, an organisation's own name for it."""
     name = f"{organisation}:{unicodedata.normalize('NFC', reference)}"
@@ -147,8 +158,8 @@ def _decode(raw: bytes, name: str) -> str:
             f"{name}: is an Excel workbook or a ZIP, not CSV; in Excel choose "
             "Save As > CSV UTF-8 (Comma delimited)"
         )
-    if b"\x00" in raw[:8192]:
-        raise ImportFileError(f"{name}: is a binary file, not CSV")
+    if b"\x00" in raw:
+        raise ImportFileError(f"{name}: is a binary file or holds NUL characters, not CSV text")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -275,6 +286,13 @@ class _Reader:
 
     def _event_id(self, reference: str, where: str) -> str:
         if reference.startswith(_URI_PREFIXES):
+            if _is_derived(reference):
+                raise InvalidRecord(
+                    "is a name-based (version 5) urn:uuid, the kind this service derives for "
+                    "events from references, forms and receipts; give your own reference or a "
+                    "random (version 4) urn:uuid instead",
+                    where,
+                )
             return reference
         if len(reference) > MAX_REFERENCE:
             raise InvalidRecord(

@@ -295,6 +295,10 @@ def _json_type(value: object) -> str:
 # --------------------------------------------------------------------------- reading
 
 
+# Control characters but tab and line breaks, which a description may hold.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 class _Fields:
     """One JSON object of the file, read field by field with its path for errors."""
 
@@ -330,6 +334,9 @@ class _Fields:
         if not value.isascii():
             # NFC, so that "Thái Bình" typed on two keyboards is one name.
             value = unicodedata.normalize("NFC", value)
+        if _CONTROL.search(value):
+            # Invisible in every page, and PostgreSQL refuses a NUL outright.
+            raise InvalidRecord("holds control characters (such as NUL); remove them", self.at(key))
         if not value:
             if required:
                 raise InvalidRecord("must not be empty", self.at(key))

@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import api, console, errors, public
+from . import api, console, errors, guards, public
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
+    guards.init_app(app)
     app.extensions["ocop.cache"] = TtlCache(seconds=10)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)

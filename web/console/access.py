@@ -85,6 +85,13 @@ class Actor:
     def may(self, permission: str) -> bool:
         return permitted(self.role, permission)
 
+    def manages_accounts_of(self, organisation_id: int, kind: OrgKind) -> bool:
+        """An officer manages the accounts of producers, distributors and their own
+        council, never another council's: those hold that council's signing keys."""
+        return self.is_authority and (
+            kind is not OrgKind.AUTHORITY or organisation_id == self.organisation_id
+        )
+
     def owns(self, organisation_id: int | None) -> bool:
         """May this actor reach records of ``organisation_id``?"""
         return self.is_authority or organisation_id == self.organisation_id

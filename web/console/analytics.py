@@ -90,7 +90,10 @@ def analytics() -> tuple[str, int]:
         "threshold": threshold,
         "charts": _charts(dashboard),
         "recall": _recall(session, filters),
-        "csv_url": url_for("console.analytics_csv", **request.args),
+        "csv_url": url_for(
+            "console.analytics_csv",
+            **{k: v for k, v in request.args.items() if k in FilterForm.__dict__},
+        ),
         "history": "console.stamp_history" in current_app.view_functions,
     }
     return render_template("console/analytics_dashboard.html", form=form, page=page), 200

@@ -37,6 +37,7 @@ from ocop.trace.models import Event, Facility, FacilityKind, Lot, Organisation
 
 from .. import texts
 from ..app import request_session, write_transaction
+from ..guards import query_id
 from . import audit, bp
 from .access import Actor, actor, requires
 from .forms import USER_ERRORS, Form, OnceForm
@@ -392,10 +393,10 @@ def _file_name(name: str | None) -> str:
 def events() -> str:
     who, session = actor(), request_session()
     query = select(Event).order_by(Event.id.desc()).limit(PAGE)
-    chosen = request.args.get("org", type=int) if who.is_authority else who.organisation_id
+    chosen = query_id("org") if who.is_authority else who.organisation_id
     if chosen is not None:
         query = query.where(Event.organisation_id == chosen)
-    before = request.args.get("before", type=int)
+    before = query_id("before")
     if before is not None:
         query = query.where(Event.id < before)
     rows = session.scalars(query).all()

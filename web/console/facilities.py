@@ -25,6 +25,7 @@ from ocop.trace.importer import FORMAT, import_records
 from ocop.trace.models import Facility, FacilityKind, Organisation
 
 from ..app import request_session, write_transaction
+from ..guards import query_id
 from . import audit, bp
 from .access import Actor, actor, ensure_own, requires
 from .errors import InvalidInput
@@ -141,7 +142,7 @@ def facilities() -> str:
     who, session = actor(), request_session()
     organisations: Sequence[Organisation] = ()
     if who.is_authority:
-        chosen = request.args.get("org", type=int)
+        chosen = query_id("org")
         organisations = session.scalars(
             select(Organisation)
             .where(Organisation.id.in_(select(Facility.organisation_id)))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FormField, HiddenField
 
@@ -17,6 +19,7 @@ from ocop.keys.errors import KeysError
 from ocop.stamps.errors import StampError
 from ocop.trace.errors import InvalidRecord, TraceError
 
+from ..guards import has_control_characters
 from .errors import ConsoleError, InvalidInput
 
 USER_ERRORS = (ConsoleError, TraceError, KeysError, StampError)
@@ -35,6 +38,16 @@ class Form(FlaskForm):
                 return unbound_field.bind(form=form, **options)
             filters = (*unbound_field.kwargs.get("filters", ()), _strip)
             return unbound_field.bind(form=form, filters=filters, **options)
+
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # Nothing a person types holds control characters; PostgreSQL refuses a NUL.
+        for field in self:
+            if isinstance(field.data, str) and has_control_characters(field.data, "\r\n\t"):
+                field.errors = [*field.errors, _("Có ký tự điều khiển không nhìn thấy; xin xóa.")]
+                valid = False
+        return valid
 
 
 class OnceForm(Form):

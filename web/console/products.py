@@ -18,6 +18,7 @@ from ocop.trace.models import PRODUCER_KINDS, Organisation, Product
 from ocop.trace.queries import certificates_of, valid_ocop_certificate
 
 from ..app import request_session, write_transaction
+from ..guards import LARGEST_ID
 from . import audit, bp, records
 from .access import Actor, actor, ensure_own, requires
 from .forms import USER_ERRORS, Form, rule_error
@@ -124,7 +125,10 @@ def product_update(code: str) -> Response | tuple[str, int]:
         return _detail(found, form), 400
     try:
         with write_transaction() as writer:
-            summary = records.update_product(writer, found, _record(form))
+            who = actor()
+            summary = records.update_product(
+                writer, found, _record(form), by_authority=who.is_authority
+            )
             if summary.changed_anything:
                 audit.record(
                     writer, actor(), "product.updated", f"product {found.code}",
@@ -172,7 +176,8 @@ def _producers() -> list[Organisation]:
 def _producer(who: Actor, form: NewProductForm) -> Organisation:
     """The producer the product is for: the actor's own, or the one an authority chose."""
     org_id = form.producer.data if who.is_authority else who.organisation_id
-    org = request_session().get(Organisation, org_id)
+    known = org_id is not None and 0 < org_id <= LARGEST_ID
+    org = request_session().get(Organisation, org_id) if known else None
     if org is None:
         abort(404)
     ensure_own(org.id)

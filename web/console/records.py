@@ -12,6 +12,7 @@ these records.)
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -150,13 +151,26 @@ def create_product(
     return Saved(product, True, True)
 
 
-def update_product(session: Session, product: Product, record: Mapping[str, Any]) -> ImportSummary:
+# What the council approved and stamps print: a producer changing one of these
+# sends the product back for approval.
+APPROVED_FIELDS = ("name", "short_name", "gtin")
+
+
+def update_product(
+    session: Session, product: Product, record: Mapping[str, Any], *, by_authority: bool
+) -> ImportSummary:
     """Change names, description, taxonomy or add a GTIN; code and producer stay."""
-    return _import(
+    before = [getattr(product, name) for name in APPROVED_FIELDS]
+    summary = _import(
         session,
         "products",
         {**record, "code": product.code, "producer": product.producer.tax_code},
     )
+    stored = session.get_one(Product, product.id)  # ``product`` may be another session's
+    if not by_authority and before != [getattr(stored, name) for name in APPROVED_FIELDS]:
+        stored.approved = False
+        session.flush()
+    return summary
 
 
 def approve_product(session: Session, product: Product) -> bool:
@@ -169,6 +183,7 @@ def approve_product(session: Session, product: Product) -> bool:
 
 
 def _product(session: Session, code: str) -> Product | None:
+    code = unicodedata.normalize("NFC", code.strip())  # as the importer reads codes
     return session.scalars(select(Product).where(Product.code == code)).one_or_none()
 
 

@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import EmailField, SelectField
@@ -48,21 +49,30 @@ class NewUserForm(Form):
 
     def __init__(self, session: Session) -> None:
         super().__init__()
+        who = actor()
         self.organisation.choices = [
             SelectChoice(str(org.id), f"{org.name} ({texts.ORG_KINDS[org.kind.value]})")
             for org in session.scalars(select(Organisation).order_by(Organisation.name))
+            if who.manages_accounts_of(org.id, org.kind)
         ]
 
 
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id) if user_id < MAX_ID else None
-    if user is None:
+    if user is None or not actor().manages_accounts_of(
+        user.organisation_id, user.organisation.kind
+    ):
         abort(404)
     return user
 
 
 def _list_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
-    accounts = request_session().scalars(select(User).order_by(User.email)).all()
+    who = actor()
+    accounts = [
+        user
+        for user in request_session().scalars(select(User).order_by(User.email))
+        if who.manages_accounts_of(user.organisation_id, user.organisation.kind)
+    ]
     page = render_template(
         "console/users_list.html", accounts=accounts, roles=ROLE_LABELS, now=utcnow(), error=error
     )
@@ -86,7 +96,7 @@ def users_new() -> tuple[str, int]:
     try:
         with write_transaction() as writer:
             org = writer.get(Organisation, form.organisation.data)
-            if org is None:  # gone since the form was drawn
+            if org is None or not who.manages_accounts_of(org.id, org.kind):
                 raise InvalidInput(_("Không có tổ chức này."), field="organisation")
             user, secret = create_user(writer, form.email.data, org, Role(form.role.data))
             audit.record(
@@ -101,6 +111,9 @@ def users_new() -> tuple[str, int]:
         rule_error(form, error)
         status = 409 if isinstance(error, AccountExists) else 400
         return render_template("console/users_new.html", form=form), status
+    except IntegrityError:  # the same email added by someone else at the same moment
+        form.email.errors = [_("Đã có tài khoản với email này.")]
+        return render_template("console/users_new.html", form=form), 409
     page = render_template(
         "console/users_secret.html", email=email, organisation=org_name, secret=secret, new=True
     )

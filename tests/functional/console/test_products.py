@@ -233,8 +233,51 @@ def test_producer_edits_its_own_product(as_producer: FlaskClient, app: Flask) ->
     assert product is not None
     assert product.short_name == "Bánh cáy Nguyễn"
     assert product.gtin == "08936045120019"  # left empty: kept
+    # The label name changed: what the council approved is no longer what prints.
+    assert product.approved is False
     [entry] = _audits(app, "product.updated")
     assert entry.detail == {"updated": {"products": 1}}
+
+
+def test_producer_changing_only_the_description_keeps_the_approval(
+    as_producer: FlaskClient, app: Flask
+) -> None:
+    product = _product(app, MINE)
+    assert product is not None
+    response = post(
+        as_producer,
+        f"/console/products/{MINE}",
+        {"name": product.name, "short_name": product.short_name or "", "description": "Mới."},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    changed = _product(app, MINE)
+    assert changed is not None and changed.description == "Mới." and changed.approved
+
+
+def test_control_characters_in_a_form_are_refused(as_producer: FlaskClient, app: Flask) -> None:
+    before = _products(app)
+    response = post(as_producer, "/console/products/new", {**PROPOSAL, "name": "Chè\x00lam"})
+    assert response.status_code == 400
+    assert _products(app) == before
+
+
+def test_codes_with_control_characters_or_huge_ids_name_nothing(
+    as_authority: FlaskClient,
+) -> None:
+    for url in (
+        "/console/products/a%00b",
+        "/console/facilities/a%00b",
+        "/console/organisations/99999999999999999999",
+        "/console/certifications/99999999999999999999",
+    ):
+        assert as_authority.get(url).status_code == 404, url
+    for url in (
+        "/console/events?before=99999999999999999999",
+        "/console/facilities?org=99999999999999999999",
+        "/console/analytics?lot=a%00b",
+    ):
+        assert as_authority.get(url).status_code == 400, url
+    assert as_authority.get("/console/analytics?_method=POST").status_code == 200
 
 
 def test_a_gtin_is_added_but_never_changed(as_producer: FlaskClient, app: Flask) -> None:

@@ -220,3 +220,34 @@ def test_only_authorities_manage_accounts(app: Flask, world: World, who: str) ->
         assert post(client, f"/console/users/{authority.id}/{verb}").status_code == 403
     assert _counts(app) == before
     assert app.test_client().get("/console/users").status_code == 302
+
+
+def test_an_officer_cannot_take_over_another_councils_accounts(
+    app: Flask, world: World, as_authority: FlaskClient
+) -> None:
+    """Another council's officers hold that council's keys: out of reach, as if absent."""
+    from ocop.trace.models import Organisation, OrgKind
+    from ocop.web.console.accounts import create_user
+
+    with app.extensions["ocop.db"].transaction() as session:
+        council = Organisation(
+            kind=OrgKind.AUTHORITY, name="Hội đồng OCOP tỉnh khác", tax_code="AUTH-OTHER"
+        )
+        session.add(council)
+        session.flush()
+        officer, _ = create_user(
+            session, "officer@other.vn", council, Role.AUTHORITY, password=PASSWORD
+        )
+        officer_id, council_id = officer.id, council.id
+    before = _counts(app)
+    for action in ("reset", "disable"):
+        assert post(as_authority, f"/console/users/{officer_id}/{action}").status_code == 404
+    new = post(
+        as_authority,
+        "/console/users/new",
+        {"email": "mole@other.vn", "organisation": council_id, "role": "authority_officer"},
+    )
+    assert new.status_code == 400
+    assert "officer@other.vn" not in as_authority.get("/console/users").get_data(as_text=True)
+    assert _counts(app) == before
+    assert _user(app, "officer@other.vn").active

@@ -307,3 +307,14 @@ def test_written_files_read_back() -> None:
     assert parse(raw).document["events"][0]["lots"] == [
         {"lot": "RICE", "quantity": "100", "unit": "kg"}
     ]
+
+
+def test_a_derived_event_id_cannot_be_taken_by_another_organisation() -> None:
+    from ocop.trace.errors import InvalidRecord
+    from ocop.trace.event_csv import local_event_id, parse_events_csv
+
+    theirs = local_event_id("1002234561", "THU-HOACH-01")
+    header = "event_id,type,action,biz_step,time,facility,lot,role,quantity,unit,disposition\n"
+    row = f"{theirs},ObjectEvent,OBSERVE,inspecting,2025-09-01T07:30:00+07:00,,L1,object,,,\n"
+    with pytest.raises(InvalidRecord, match="version 5"):
+        parse_events_csv((header + row).encode(), organisation="1001187342")
