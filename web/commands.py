@@ -106,7 +106,10 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
     _show_where(settings, keystore, pin_secret, batch, pdf)
     if no_serve:
         return
-    click.echo(f"Serving the verifier on http://{host}:{port}/ (Ctrl+C to stop)")
+    click.echo(
+        f"Serving the verifier on http://{host}:{port}/ and the console on "
+        f"http://{host}:{port}/console/ (Ctrl+C to stop)"
+    )
     # Flask's app.run() refuses to run inside a CLI command; serve directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
