@@ -156,6 +156,44 @@ def reject_request(
     )
 
 
+# Issuing a console request takes seconds (at most 10,000 stamps): one still
+# "signing" after this long lost its process midway.
+STUCK_AFTER = dt.timedelta(minutes=30)
+
+
+def abandon_request(
+    session: Session, request_id: int, *, actor: str, now: dt.datetime | None = None
+) -> StampRequest:
+    """Close a request whose issuing never finished (the server stopped midway).
+
+    Its batch, if one was opened, stays ``issuing`` and never verifies; the request
+    becomes ``failed`` so that the producer can ask again.
+    """
+    now = now or utcnow()
+    changed = session.execute(
+        update(StampRequest)
+        .where(
+            StampRequest.id == request_id,
+            StampRequest.status == RequestStatus.SIGNING,
+            StampRequest.decided_at < now - STUCK_AFTER,
+        )
+        .values(
+            status=RequestStatus.FAILED,
+            decision_note=f"issuing did not finish; closed by {actor[:150]}; ask again",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    request = session.get(StampRequest, request_id, populate_existing=True)
+    if request is None:
+        raise RequestRefused(f"there is no stamp request {request_id}")
+    if changed != 1:
+        raise RequestConflict(
+            f"stamp request {request_id} is {request.status}; only a request still signing "
+            f"{STUCK_AFTER.seconds // 60} minutes after approval can be closed"
+        )
+    return request
+
+
 def approve_request(
     database: Database,
     keystore: Keystore,
@@ -355,6 +393,7 @@ __all__ = [
     "IssuanceFailed",
     "RequestConflict",
     "RequestRefused",
+    "abandon_request",
     "approve_request",
     "list_requests",
     "lot_problem",

@@ -25,9 +25,11 @@ from ocop.stamps.requests import (
     DEFAULT_LAYOUT,
     LAYOUTS,
     MAX_NOTE,
+    STUCK_AFTER,
     IssuanceFailed,
     Journal,
     RequestConflict,
+    abandon_request,
     approve_request,
     list_requests,
     lot_problem,
@@ -36,7 +38,7 @@ from ocop.stamps.requests import (
     stampable_lots,
     submit_request,
 )
-from ocop.trace.db import vietnam_today
+from ocop.trace.db import utcnow, vietnam_today
 from ocop.trace.errors import NotFound
 from ocop.trace.models import Lot, Organisation
 from ocop.trace.queries import find_lot
@@ -238,6 +240,21 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("console.stamp_request", request_id=found.id))
 
 
+@bp.post("/stamp-requests/<int:request_id>/abandon")
+@requires("stamp_requests.decide")
+def stamp_request_abandon(request_id: int) -> Response | tuple[str, int]:
+    who = actor()
+    found = _request_or_404(request_session(), request_id)
+    try:
+        with write_transaction() as writer:
+            closed = abandon_request(writer, found.id, actor=who.email)
+            audit.record(writer, who, "stamp_request.abandon", _target(closed))
+    except RequestConflict as error:
+        return _detail(_reread(found), error=str(error)), 409
+    flash(_("Đã đóng yêu cầu tem bị dở dang; chủ thể có thể gửi yêu cầu mới."))
+    return redirect(url_for("console.stamp_request", request_id=found.id))
+
+
 @bp.get("/stamp-requests/<int:request_id>/stamps.csv")
 @requires("stamp_outputs.download")
 def stamp_request_csv(request_id: int) -> Response | tuple[str, int]:
@@ -301,9 +318,15 @@ def _detail(
     session = request_session()
     pending = found.status == "pending"
     problem = lot_problem(session, found.lot, vietnam_today()) if pending else None
+    stuck = (
+        found.status == "signing"
+        and found.decided_at is not None
+        and found.decided_at < utcnow() - STUCK_AFTER
+    )
     return render_template(
         "console/stamp_requests_detail.html",
         r=found,
+        stuck=stuck,
         error=error,
         problem=problem,
         reject_form=reject_form or (RejectForm(formdata=None) if who.is_authority else None),

@@ -456,3 +456,29 @@ def test_a_failed_first_download_leaves_no_file(
     assert "No space left on device" in response.get_data(as_text=True)
     assert not (app.config["OCOP"].instance / "outputs" / f"request-{request_id}.zip").exists()
     assert "stamp_outputs.download" not in _actions(app)
+
+
+def test_a_request_stuck_signing_can_be_closed_only_when_stuck(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    import datetime as dt
+
+    request_id = _request_id(_submit(as_producer))
+    officer = _authority(app, world)
+    with _db(app) as session:  # what a server stopped midway leaves behind
+        request = session.get_one(StampRequest, request_id)
+        request.status, request.decided_at = RequestStatus.SIGNING, utcnow()
+    early = post(officer, f"/console/stamp-requests/{request_id}/abandon")
+    assert early.status_code == 409
+    assert _requests(app) == [(request_id, "signing", None)]
+    with _db(app) as session:
+        session.get_one(StampRequest, request_id).decided_at = utcnow() - dt.timedelta(hours=1)
+    page = officer.get(f"/console/stamp-requests/{request_id}").get_data(as_text=True)
+    assert "dở dang" in page
+    assert post(as_producer, f"/console/stamp-requests/{request_id}/abandon").status_code == 403
+    closed = post(officer, f"/console/stamp-requests/{request_id}/abandon")
+    assert closed.status_code == 302
+    assert _requests(app) == [(request_id, "failed", None)]
+    assert "stamp_request.abandon" in _actions(app)
+    # The producer may ask again.
+    assert _request_id(_submit(as_producer)) != request_id
