@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
@@ -174,12 +174,17 @@ def update_product(
 
 
 def approve_product(session: Session, product: Product) -> bool:
-    """Approve a proposed product; False when it already was."""
-    if product.approved:
-        return False
-    product.approved = True
-    session.flush()
-    return True
+    """Approve a proposed product; False when it already was.
+
+    One conditional UPDATE, so two officers approving at once record one approval.
+    """
+    changed = session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.approved.is_(False))
+        .values(approved=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return changed == 1
 
 
 def _product(session: Session, code: str) -> Product | None:
