@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -10,7 +9,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
-from ocop.keys import keystore_for
 from ocop.keys.bootstrap import ensure_first_authority
 from ocop.keys.keystore import Keystore
 from ocop.stamps import PinSecret, StampBatch, StampToken, generate_stamps
@@ -44,10 +42,6 @@ def _database() -> Database:
     return current_app.extensions["ocop.db"]
 
 
-def _keystore(settings: Settings) -> Keystore:
-    return keystore_for(settings.instance, os.environ, production=settings.production)
-
-
 def prepare_instance(admin_email: str = DEFAULT_ADMIN) -> tuple[Settings, list[str]]:
     """Instance folder, schema, first authority, its key and its first console
     account; safe to run again. Returns lines to show (a one-time password once)."""
@@ -56,7 +50,7 @@ def prepare_instance(admin_email: str = DEFAULT_ADMIN) -> tuple[Settings, list[s
     database = _database()
     database.upgrade()
     with database.transaction() as session:
-        org, key, created = ensure_first_authority(session, _keystore(settings))
+        org, key, created = ensure_first_authority(session, settings.keystore())
         said = "created" if created else "has"
         lines = [f"Authority {org.name} (id {org.id}) {said} issuer key {key.kid}"]
         secret = ensure_first_account(session, org, admin_email)
@@ -101,7 +95,7 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
         click.echo(line)
     for line in _demo_accounts():
         click.echo(line)
-    keystore, pin_secret = _keystore(settings), PinSecret(settings.resolved_pin_secret())
+    keystore, pin_secret = settings.keystore(), PinSecret(settings.resolved_pin_secret())
     batch, pdf = _demo_batch(settings, keystore, pin_secret)
     _show_where(settings, keystore, pin_secret, batch, pdf)
     if no_serve:

@@ -8,7 +8,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ocop.keys.keystore import Keystore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,12 @@ class Settings:
         if self.production:
             raise ConfigError("OCOP_SECRET_KEY must be set in production (OCOP_ENV=production)")
         return _dev_secret(self.instance / "secret_key", "OCOP_SECRET_KEY")
+
+    def keystore(self) -> Keystore:
+        """The instance's keystore, unlocked with the passphrase the environment gives."""
+        from ocop.keys import keystore_for
+
+        return keystore_for(self.instance, os.environ, production=self.production)
 
     def resolved_pin_secret(self) -> bytes:
         """The key that scratch-off PINs are derived with; never stored in the database.

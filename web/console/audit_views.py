@@ -14,10 +14,10 @@ from sqlalchemy import select
 from ocop.trace.models import Organisation
 
 from ..app import request_session
+from ..guards import query_id
 from . import bp
 from .access import requires
 from .audit import entries
-from .reports import query_int
 
 PAGE = 50
 
@@ -27,7 +27,7 @@ PAGE = 50
 def audit() -> str:
     session = request_session()
     action = request.args.get("action", "").strip()[:60]
-    org_id, before = query_int("org"), query_int("before")
+    org_id, before = query_id("org"), query_id("before")
     rows = entries(
         session,
         action=action or None,

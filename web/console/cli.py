@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ocop.trace.db import Database
 from ocop.trace.models import Organisation, OrgKind
 
+from ..guards import LARGEST_ID
 from . import audit
 from .accounts import create_user, disable_user, find_user, reset_password
 from .errors import ConsoleError
@@ -43,7 +44,7 @@ def users_cli() -> None:
 def add_command(email: str, org_id: int, role: str) -> None:
     """Add an account; its one-time password is printed once, never stored in clear."""
     with _database().transaction() as session:
-        org = session.get(Organisation, org_id) if 0 < org_id < 2**62 else None
+        org = session.get(Organisation, org_id) if 0 < org_id <= LARGEST_ID else None
         if org is None:
             raise ConsoleError(f"no organisation with id {org_id}")
         user, secret = create_user(session, email, org, ROLES[role])

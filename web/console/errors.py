@@ -31,9 +31,5 @@ class AccountState(ConsoleError):
     """The account is not in a state that allows this (already disabled, your own)."""
 
 
-class NotPermitted(ConsoleError):
-    """The signed-in user's role or organisation may not do this."""
-
-
 class TokenRefused(ConsoleError):
     """An API token that is missing, unknown or revoked."""

@@ -6,8 +6,6 @@ keys and their passphrase stay in the keystore and never reach a page.
 
 from __future__ import annotations
 
-import os
-
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,11 +16,9 @@ from wtforms.validators import DataRequired, Length
 from ocop.keys import (
     KeyNotFound,
     KeyStatus,
-    Keystore,
     NoKeyToRotate,
     create_key,
     find_key,
-    keystore_for,
     list_keys,
     revoke_key,
     rotate_key,
@@ -44,12 +40,6 @@ class RevokeForm(Form):
     )
 
 
-def instance_keystore() -> Keystore:
-    """The instance's keystore, opened with the passphrase from the environment."""
-    settings = current_app.config["OCOP"]
-    return keystore_for(settings.instance, os.environ, production=settings.production)
-
-
 @bp.get("/keys")
 @requires("keys.manage")
 def keys() -> str:
@@ -61,7 +51,7 @@ def keys() -> str:
 def keys_rotate() -> Response | tuple[str, int]:
     who = actor()
     try:
-        keystore = instance_keystore()
+        keystore = current_app.config["OCOP"].keystore()
         with write_transaction() as writer:
             org = writer.get_one(Organisation, who.organisation_id)
             retiring = [

@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import Field, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import DateInput, NumberInput
 
 from ocop.stamps.errors import StampError
@@ -69,34 +69,19 @@ BATCH_STATUS = {
 }
 
 
-def _plain_text(form: Form, field: Field) -> None:
-    # Control characters are never meant, and PostgreSQL cannot store a NUL at all.
-    text = field.data if isinstance(field.data, str) else ""
-    if any(unicodedata.category(c) == "Cc" and c not in "\r\n\t" for c in text):
-        raise ValidationError(_("Không được chứa ký tự điều khiển."))
-
-
 class LotForm(Form):
     code = StringField(
-        _l("Mã lô (in trên bao bì và tem)"),
-        validators=[DataRequired(_l("Xin nhập mã lô.")), _plain_text],
+        _l("Mã lô (in trên bao bì và tem)"), validators=[DataRequired(_l("Xin nhập mã lô."))]
     )
     # The choices list the organisation's own records only; refusing anyone
     # else's is add_lot's rule, so the select does not check choices again.
-    product = SelectField(_l("Sản phẩm"), validate_choice=False, validators=[_plain_text])
-    item = StringField(
-        _l("Nguyên liệu (chỉ với lô nguyên liệu, ví dụ: Gạo nếp cái hoa vàng)"),
-        validators=[_plain_text],
-    )
-    facility = SelectField(
-        _l("Nơi sản xuất hoặc thu hoạch"), validate_choice=False, validators=[_plain_text]
-    )
-    produced_on = StringField(_l("Ngày sản xuất"), widget=DateInput(), validators=[_plain_text])
-    best_before = StringField(_l("Hạn sử dụng"), widget=DateInput(), validators=[_plain_text])
-    quantity = StringField(
-        _l("Số lượng"), widget=NumberInput(step="any", min=0), validators=[_plain_text]
-    )
-    unit = SelectField(_l("Đơn vị"), validate_choice=False, validators=[_plain_text])
+    product = SelectField(_l("Sản phẩm"), validate_choice=False)
+    item = StringField(_l("Nguyên liệu (chỉ với lô nguyên liệu, ví dụ: Gạo nếp cái hoa vàng)"))
+    facility = SelectField(_l("Nơi sản xuất hoặc thu hoạch"), validate_choice=False)
+    produced_on = StringField(_l("Ngày sản xuất"), widget=DateInput())
+    best_before = StringField(_l("Hạn sử dụng"), widget=DateInput())
+    quantity = StringField(_l("Số lượng"), widget=NumberInput(step="any", min=0))
+    unit = SelectField(_l("Đơn vị"), validate_choice=False)
 
     def new_lot(self) -> NewLot:
         return NewLot(
@@ -117,7 +102,6 @@ class RecallForm(Form):
         validators=[
             DataRequired(_l("Xin ghi thông báo cho người mua.")),
             Length(max=MAX_NOTICE, message=_l("Thông báo dài quá %(max)d ký tự.")),
-            _plain_text,
         ],
     )
 
@@ -128,7 +112,6 @@ class VoidForm(Form):
         validators=[
             DataRequired(_l("Xin ghi lý do hủy: trang kiểm tra tem sẽ hiện lý do này.")),
             Length(max=MAX_REASON, message=_l("Lý do dài quá %(max)d ký tự.")),
-            _plain_text,
         ],
     )
 

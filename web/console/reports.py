@@ -32,6 +32,7 @@ from ocop.stamps.reports import (
 from ocop.trace.db import utcnow
 
 from ..app import request_session, write_transaction
+from ..guards import query_id
 from ..verifying import verifier
 from . import audit, bp
 from .access import actor, ensure_own, requires
@@ -39,7 +40,6 @@ from .forms import Form
 
 PAGE = 50
 # Ids beyond this are no row's, and PostgreSQL's BIGINT would refuse them.
-MAX_ID = 2**62
 
 STATES = {
     ReportState.OPEN: _l("Chưa xử lý"),
@@ -68,16 +68,6 @@ class HandleForm(Form):
     note = TextAreaField(_l("Ghi chú xử lý (không bắt buộc)"), validators=[Length(max=MAX_NOTE)])
 
 
-def query_int(name: str) -> int | None:
-    """A whole-number query parameter; a bad one is the client's mistake (400)."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isascii() or not raw.isdigit() or int(raw) >= MAX_ID:
-        abort(400)
-    return int(raw)
-
-
 def _state() -> ReportState:
     try:
         return ReportState(request.args.get("state", ReportState.OPEN.value))
@@ -89,7 +79,7 @@ def _state() -> ReportState:
 @requires("reports.view")
 def reports() -> str:
     who = actor()
-    state, before = _state(), query_int("before")
+    state, before = _state(), query_id("before")
     rows = list_reports(
         request_session(),
         owner_id=None if who.is_authority else who.organisation_id,
@@ -120,7 +110,7 @@ def reports() -> str:
 def _reachable(session: Session, report_id: int) -> FakeReport:
     """The report, or 404 unless the actor may read it (a code that did not
     verify belongs to no producer: authorities only)."""
-    report = session.get(FakeReport, report_id) if report_id < MAX_ID else None
+    report = session.get(FakeReport, report_id)
     if report is None:
         abort(404)
     ensure_own(report_owner(report))

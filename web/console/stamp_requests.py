@@ -49,7 +49,6 @@ from . import audit, bp
 from .access import Actor, actor, ensure_own, requires
 from .errors import InvalidInput
 from .forms import USER_ERRORS, Form, OnceForm, rule_error
-from .keys_views import instance_keystore
 
 MIMETYPES = {
     OutputKind.CSV: "text/csv",
@@ -105,7 +104,7 @@ def _pin_secret() -> PinSecret:
 
 
 def _request_or_404(session: Session, request_id: int) -> StampRequest:
-    found = session.get(StampRequest, request_id) if request_id < 2**62 else None
+    found = session.get(StampRequest, request_id)
     if found is None:
         abort(404)
     ensure_own(found.organisation_id)
@@ -199,7 +198,7 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
     try:
         approve_request(
             database(),
-            instance_keystore(),
+            _settings().keystore(),
             found.id,
             signer_org_id=who.organisation_id,
             actor=who.email,
@@ -280,7 +279,7 @@ def _download(request_id: int, kind: OutputKind) -> Response | tuple[str, int]:
     try:
         path = request_output(
             database(),
-            instance_keystore(),
+            _settings().keystore(),
             found,
             kind,
             outputs=_outputs(),

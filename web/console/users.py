@@ -29,8 +29,6 @@ from .errors import AccountExists, AccountState, ConsoleError, InvalidInput
 from .forms import Form, rule_error
 from .models import Role, User
 
-MAX_ID = 2**62
-
 ROLE_LABELS = {
     Role.AUTHORITY.value: _l("Cán bộ Hội đồng OCOP"),
     Role.PRODUCER.value: _l("Thành viên chủ thể sản xuất"),
@@ -58,7 +56,7 @@ class NewUserForm(Form):
 
 
 def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id) if user_id < MAX_ID else None
+    user = session.get(User, user_id)
     if user is None or not actor().manages_accounts_of(
         user.organisation_id, user.organisation.kind
     ):
