@@ -47,8 +47,8 @@ from ocop.stamps.models import BatchStatus, ScanLog, StampBatch, StampScan
 from ocop.trace.db import Database, scratch_schema, utcnow, vietnam_today
 from ocop.trace.models import Lot, Organisation, OrgKind, Product, Recall
 from ocop.web import create_app
-from ocop.web.console.accounts import create_user
-from ocop.web.console.models import Role
+from ocop.workflows.accounts import create_user
+from ocop.workflows.models import Role
 
 PRODUCERS, PRODUCTS, LOTS, BATCHES, STAMPS = 5, 2, 4, 5, 5_000
 CLONES, CLONE_SCANS = 300, 40

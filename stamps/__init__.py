@@ -2,7 +2,7 @@
 
 from .errors import StampError
 from .issuance import IssuedStamp, generate_stamps, open_batch, parse_count, void_batch
-from .models import BatchStatus, FakeReport, ScanLog, StampBatch, StampScan
+from .models import BatchStatus, ScanLog, StampBatch, StampScan
 from .offline import OfflineResult, Reason, VerdictStatus, verify_offline
 from .pin import PinSecret
 from .scans import ScanSummary, claim_pin, record_scan
@@ -12,7 +12,6 @@ from .verify import ScanContext, Verdict, Verifier
 
 __all__ = [
     "BatchStatus",
-    "FakeReport",
     "IssuedStamp",
     "OfflineResult",
     "PinSecret",

@@ -17,14 +17,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocop.keys.models import IssuerKey
 from ocop.trace.db import Base, UtcDateTime, created_at, intpk, str200
-from ocop.trace.models import Lot, Organisation, _enum
+from ocop.trace.models import Lot, _enum
 
 
 class BatchStatus(StrEnum):
@@ -113,78 +111,10 @@ class ScanLog(Base):
     place: Mapped[str | None] = mapped_column(String(100))
 
 
-class FakeReport(Base):
-    """A consumer's report that a stamp looks fake, from the verify page."""
-
-    __tablename__ = "fake_reports"
-
-    id: Mapped[intpk]
-    token: Mapped[str] = mapped_column(String(200))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("stamp_batches.id"), index=True)
-    index: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
-    message: Mapped[str] = mapped_column(Text)
-    contact: Mapped[str200 | None]
-    where_bought: Mapped[str200 | None]
-    client_hash: Mapped[str | None] = mapped_column(String(64))
-    handled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    handled_by: Mapped[str200 | None]
-    handled_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[created_at]
-
-    batch: Mapped[StampBatch | None] = relationship()
-
-
-class RequestStatus(StrEnum):
-    PENDING = "pending"  # asked for by the producer, waiting for the authority
-    SIGNING = "signing"  # approved; the batch is being issued and written
-    ISSUED = "issued"
-    REJECTED = "rejected"
-    FAILED = "failed"  # approved, but issuing failed; the reason says why
-
-
-class StampRequest(Base):
-    """A producer's request for a batch of stamps, decided by an authority.
-
-    ``nonce`` comes from the form the producer filled in: submitting the same
-    form twice finds the first request instead of making a second.
-    """
-
-    __tablename__ = "stamp_requests"
-    __table_args__ = (
-        UniqueConstraint("organisation_id", "nonce"),
-        CheckConstraint("count >= 1", name="count_positive"),
-    )
-
-    id: Mapped[intpk]
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    count: Mapped[int] = mapped_column(Integer)
-    pin: Mapped[bool] = mapped_column(default=False)
-    layout: Mapped[str] = mapped_column(String(20), default="a4-5x8")
-    note: Mapped[str | None] = mapped_column(Text)
-    nonce: Mapped[str] = mapped_column(String(64))
-    status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, "request_status"), default=RequestStatus.PENDING, index=True
-    )
-    requested_by: Mapped[str200]
-    requested_at: Mapped[created_at]
-    decided_by: Mapped[str200 | None]
-    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    decision_note: Mapped[str | None] = mapped_column(Text)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("stamp_batches.id"), unique=True)
-
-    lot: Mapped[Lot] = relationship(lazy="joined")
-    organisation: Mapped[Organisation] = relationship()
-    batch: Mapped[StampBatch | None] = relationship()
-
-
 __all__ = [
     "BatchStatus",
-    "FakeReport",
-    "RequestStatus",
     "ScanLog",
     "StampBatch",
     "StampDevice",
-    "StampRequest",
     "StampScan",
 ]

@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from ocop.trace.db import Base, Database, scratch_schema
+from ocop.trace.db import Base, Database, load_models, scratch_schema
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
-def _all_models() -> None:
-    import ocop.keys.models
-    import ocop.stamps.models
-    import ocop.trace.models
-    import ocop.web.console.models  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +31,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def database(database_url: str) -> Iterator[Database]:
-    _all_models()
+    load_models()
     db = Database.from_url(database_url)
     db.upgrade()
     yield db

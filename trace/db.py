@@ -7,10 +7,13 @@ covers the whole system of record.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from importlib.metadata import entry_points
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -210,11 +213,32 @@ def database_not_ready(error: DBAPIError) -> DatabaseNotReady:
     return DatabaseNotReady(f"cannot use the database: {message}")
 
 
+def schema_packages() -> list[str]:
+    """The packages whose tables share this database, trace first.
+
+    Each registers itself under the ``ocop.schema`` entry point (pyproject.toml)
+    and keeps its revisions in its own ``migrations`` folder, all in one history;
+    trace imports none of them, so the layers still run one way.
+    """
+    found = {ep.value for ep in entry_points(group="ocop.schema")}
+    return ["ocop.trace", *sorted(found - {"ocop.trace"})]
+
+
+def load_models() -> None:
+    """Import every registered package's tables onto :data:`Base`'s metadata."""
+    for package in schema_packages():
+        importlib.import_module(f"{package}.models")
+
+
 def alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(resources.files("ocop.trace") / "migrations"))
+    locations = [str(resources.files("ocop.trace") / "migrations" / "versions")]
+    locations += [str(resources.files(p) / "migrations") for p in schema_packages()[1:]]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(locations))
     return config
 
 
@@ -227,7 +251,9 @@ __all__ = [
     "UtcDateTime",
     "created_at",
     "intpk",
+    "load_models",
     "make_engine",
+    "schema_packages",
     "scratch_schema",
     "utcnow",
     "vietnam_today",

@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from ocop.keys import trust_list
 from ocop.trace.db import utcnow, vietnam_today
 
-from .app import request_session
 from .config import Settings
+from .database import request_session
 from .errors import problem
 from .presenters import stamp_details, verdict_json
 from .scanning import set_device_cookie

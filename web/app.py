@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import Any
 
-from flask import Flask, current_app, g
-from sqlalchemy.orm import Session
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ocop.trace.db import Database
 
 from .config import Settings
+from .database import close_request_session
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             x_proto=settings.proxy_hops,
             x_host=settings.proxy_hops,
         )
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(close_request_session)
     _register_web(app)
     return app
 
@@ -52,29 +51,3 @@ def _register_web(app: Flask) -> None:
     from . import site
 
     site.init_app(app)
-
-
-def request_session() -> Session:
-    """The request's reading session, opened on first use and closed at teardown.
-
-    Writes go through :func:`write_transaction`, short and committed before
-    the response is built, so a failed commit is an error the client sees.
-    """
-    if "db_session" not in g:
-        g.db_session = database().read_sessionmaker()
-    return g.db_session
-
-
-def write_transaction() -> AbstractContextManager[Session]:
-    """A transaction for the request's writes: committed on leaving, rolled back on error."""
-    return database().transaction()
-
-
-def database() -> Database:
-    return current_app.extensions["ocop.db"]
-
-
-def _close_session(exc: BaseException | None) -> None:
-    session: Session | None = g.pop("db_session", None)
-    if session is not None:
-        session.close()

@@ -16,12 +16,12 @@ from ocop.stamps.errors import StampError
 from ocop.trace.cli import trace_cli
 from ocop.trace.db import database_not_ready
 from ocop.trace.errors import TraceError
+from ocop.workflows.errors import WorkflowError
 
 from .app import create_app
 from .commands import commands
 from .config import ConfigError
 from .console.cli import users_cli
-from .console.errors import ConsoleError
 
 # Each package raises its own errors; at this edge any of them becomes one line
 # on stderr and a non-zero exit, never a traceback.
@@ -30,7 +30,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     TraceError,
     KeysError,
     StampError,
-    ConsoleError,
+    WorkflowError,
 )
 
 

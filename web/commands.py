@@ -19,11 +19,11 @@ from ocop.stamps.token import base32
 from ocop.trace import list_lots, load_sample
 from ocop.trace.db import Database, vietnam_today
 from ocop.trace.queries import find_lot, find_organisation
+from ocop.workflows.accounts import create_user, find_user
+from ocop.workflows.models import Role
 
 from .config import Settings
-from .console.accounts import create_user, find_user
 from .console.cli import ensure_first_account
-from .console.models import Role
 
 DEMO_STAMPS = 12
 DEFAULT_ADMIN = "admin@ocop.local"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from flask import (
@@ -20,7 +19,6 @@ from flask import (
 from sqlalchemy import select
 
 from ocop.stamps import (
-    FakeReport,
     PinSecret,
     StampToken,
     Verdict,
@@ -30,9 +28,11 @@ from ocop.stamps.errors import StampError
 from ocop.trace.db import VIETNAM, utcnow, vietnam_today
 from ocop.trace.models import Certification, Organisation, Product
 from ocop.trace.queries import certificates_of
+from ocop.workflows.errors import ReportRefused
+from ocop.workflows.fake_reports import file_report
 
-from .app import request_session, write_transaction
 from .config import Settings
+from .database import request_session, write_transaction
 from .errors import wants_json
 from .presenters import (
     certificate_json,
@@ -46,7 +46,6 @@ from .verifying import details_cache, verifier, verify_and_count
 
 bp = Blueprint("public", __name__)
 
-MAX_REPORT = 2000
 
 
 def _settings() -> Settings:
@@ -122,33 +121,23 @@ def claim(token: str) -> Response:
 @bp.post("/v/<path:token>/report")
 @bp.post("/V/<path:token>/report")
 def report(token: str) -> Response:
-    message = _plain(request.form.get("message", ""), keep="\n")
-    if not message or len(message) > MAX_REPORT:
+    verdict = verifier().verify(token, now=utcnow())
+    try:
+        with write_transaction() as writer:
+            file_report(
+                writer,
+                token=token,
+                batch_id=verdict.batch.id if verdict.batch else None,
+                index=verdict.token.index if verdict.batch and verdict.token else None,
+                message=request.form.get("message", ""),
+                contact=request.form.get("contact", ""),
+                where_bought=request.form.get("where", ""),
+                client_hash=client_hash(),
+            )
+    except ReportRefused:
         page = render_template("report.html", ok=False, token=token[:200])
         return Response(page, status=400)
-    verdict = verifier().verify(token, now=utcnow())
-    report = FakeReport(
-        token=_plain(token)[:200],
-        batch_id=verdict.batch.id if verdict.batch else None,
-        index=verdict.token.index if verdict.batch and verdict.token else None,
-        message=message,
-        contact=_plain(request.form.get("contact", ""))[:200] or None,
-        where_bought=_plain(request.form.get("where", ""))[:200] or None,
-        client_hash=client_hash(),
-    )
-    with write_transaction() as writer:
-        writer.add(report)
     return Response(render_template("report.html", ok=True, token=_canonical(verdict)), status=201)
-
-
-def _plain(text: str, keep: str = "") -> str:
-    """What a person typed, as NFC text without control characters.
-
-    PostgreSQL refuses a NUL in text, and nothing else invisible belongs in a
-    report someone will read.
-    """
-    cleaned = "".join(ch for ch in text if ch in keep or unicodedata.category(ch)[0] != "C")
-    return unicodedata.normalize("NFC", cleaned).strip()
 
 
 @bp.get("/p/products/<code>")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ocop.stamps import Verdict, Verifier
 
-from .app import request_session, write_transaction
+from .database import request_session, write_transaction
 from .scanning import scan_context
 
 

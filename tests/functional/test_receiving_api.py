@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from ocop.trace.db import utcnow
 from ocop.trace.queries import find_organisation
-from ocop.web.console.models import ApiToken, AuditEntry
-from ocop.web.console.tokens import create_token, revoke_token
+from ocop.workflows.api_tokens import create_token, revoke_token
+from ocop.workflows.models import ApiToken, AuditEntry
 
 from .console import conftest as console
 from .console.conftest import World

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from ocop.keys import keystore_for
 from ocop.stamps import StampBatch, StampScan, StampToken, generate_stamps
-from ocop.stamps.models import FakeReport
 from ocop.stamps.pin import PinSecret
 from ocop.web.cli import main
+from ocop.workflows.models import FakeReport
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 10) Mobile Safari/537.36"}
 

@@ -5,22 +5,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from ocop.trace.db import Base
+from ocop.trace.db import Base, load_models
 
 config = context.config
 
 
 def _target_metadata():
     # Autogenerate must see every package's tables; the upgrade itself needs none.
-    import importlib
-
-    for name in (
-        "ocop.trace.models", "ocop.keys.models", "ocop.stamps.models", "ocop.web.console.models"
-    ):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # a package that is not installed has no tables to compare
-            continue
+    load_models()
     return Base.metadata
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from .access import Actor, current_actor, forget
-from .models import User
+from ocop.workflows.access import Actor
+from ocop.workflows.models import User
+
+from .access import current_actor, forget
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 csrf = CSRFProtect()
@@ -22,7 +24,7 @@ SESSION_HOURS = 8
 @bp.before_request
 def _load_actor() -> None:
     """Find the signed-in user; a disabled account or an old epoch signs out."""
-    from ..app import request_session
+    from ..database import request_session
 
     uid, epoch = session.get("uid"), session.get("epoch")
     if uid is None:

@@ -30,12 +30,13 @@ from ocop.trace.db import VIETNAM, vietnam_today
 from ocop.trace.errors import NotFound
 from ocop.trace.models import PRODUCER_KINDS, Lot, Organisation, Product, Recall
 from ocop.trace.queries import find_lot, find_organisation, find_product
+from ocop.workflows.access import Actor
+from ocop.workflows.errors import InvalidInput
 
 from .. import charts
-from ..app import request_session
+from ..database import request_session
 from . import bp
-from .access import Actor, actor, ensure_own, requires
-from .errors import InvalidInput
+from .access import actor, ensure_own, requires
 from .forms import Form
 
 T = TypeVar("T")

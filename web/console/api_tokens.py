@@ -11,14 +11,15 @@ from wtforms.validators import DataRequired, Length
 
 from ocop.trace.db import utcnow
 from ocop.trace.models import Organisation
+from ocop.workflows import audit
+from ocop.workflows.api_tokens import MAX_NAME, create_token, revoke_token, tokens_of
+from ocop.workflows.errors import InvalidInput
+from ocop.workflows.models import ApiToken
 
-from ..app import request_session, write_transaction
-from . import audit, bp
+from ..database import request_session, write_transaction
+from . import bp
 from .access import actor, ensure_own, requires
-from .errors import InvalidInput
 from .forms import Form, rule_error
-from .models import ApiToken
-from .tokens import MAX_NAME, create_token, revoke_token, tokens_of
 
 
 class TokenForm(Form):

@@ -17,10 +17,11 @@ from wtforms.validators import DataRequired, Optional
 
 from ocop.trace.db import vietnam_today
 from ocop.trace.models import Certification, Scheme
+from ocop.workflows import audit, records
 
 from .. import texts
-from ..app import request_session, write_transaction
-from . import audit, bp, records
+from ..database import request_session, write_transaction
+from . import bp
 from .access import actor, ensure_own, requires
 from .forms import USER_ERRORS, Form, rule_error
 

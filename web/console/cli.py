@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from ocop.trace.db import Database
 from ocop.trace.models import Organisation, OrgKind
+from ocop.workflows import audit
+from ocop.workflows.accounts import create_user, disable_user, find_user, reset_password
+from ocop.workflows.errors import WorkflowError
+from ocop.workflows.models import Role, User
 
 from ..guards import LARGEST_ID
-from . import audit
-from .accounts import create_user, disable_user, find_user, reset_password
-from .errors import ConsoleError
-from .models import Role, User
 
 ROLES = {
     "authority": Role.AUTHORITY,
@@ -46,7 +46,7 @@ def add_command(email: str, org_id: int, role: str) -> None:
     with _database().transaction() as session:
         org = session.get(Organisation, org_id) if 0 < org_id <= LARGEST_ID else None
         if org is None:
-            raise ConsoleError(f"no organisation with id {org_id}")
+            raise WorkflowError(f"no organisation with id {org_id}")
         user, secret = create_user(session, email, org, ROLES[role])
         audit.record_system(
             session,
@@ -112,7 +112,7 @@ def disable_command(email: str) -> None:
 def _find(session: Session, email: str) -> User:
     user = find_user(session, email)
     if user is None:
-        raise ConsoleError(f"no account for {email!r}")
+        raise WorkflowError(f"no account for {email!r}")
     return user
 
 

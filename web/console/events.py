@@ -34,12 +34,14 @@ from ocop.trace.epcis import local_event_time
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
 from ocop.trace.importer import FORMAT, UNITS, import_records
 from ocop.trace.models import Event, Facility, FacilityKind, Lot, Organisation
+from ocop.workflows import audit
+from ocop.workflows.access import Actor
 
 from .. import texts
-from ..app import request_session, write_transaction
+from ..database import request_session, write_transaction
 from ..guards import query_id
-from . import audit, bp
-from .access import Actor, actor, requires
+from . import bp
+from .access import actor, requires
 from .forms import USER_ERRORS, Form, OnceForm
 
 STEP_LABELS = {**texts.BIZ_STEPS, "planting": _l("Gieo trồng")}

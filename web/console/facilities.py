@@ -23,12 +23,14 @@ from wtforms.validators import DataRequired
 from ocop.trace.errors import ConflictingRecord
 from ocop.trace.importer import FORMAT, import_records
 from ocop.trace.models import Facility, FacilityKind, Organisation
+from ocop.workflows import audit
+from ocop.workflows.access import Actor
+from ocop.workflows.errors import InvalidInput
 
-from ..app import request_session, write_transaction
+from ..database import request_session, write_transaction
 from ..guards import query_id
-from . import audit, bp
-from .access import Actor, actor, ensure_own, requires
-from .errors import InvalidInput
+from . import bp
+from .access import actor, ensure_own, requires
 from .forms import USER_ERRORS, Form, rule_error
 
 KIND_LABELS = {

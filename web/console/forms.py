@@ -18,11 +18,11 @@ from wtforms import Field, FieldList, FormField, HiddenField
 from ocop.keys.errors import KeysError
 from ocop.stamps.errors import StampError
 from ocop.trace.errors import InvalidRecord, TraceError
+from ocop.workflows.errors import InvalidInput, WorkflowError
 
 from ..guards import has_control_characters
-from .errors import ConsoleError, InvalidInput
 
-USER_ERRORS = (ConsoleError, TraceError, KeysError, StampError)
+USER_ERRORS = (WorkflowError, TraceError, KeysError, StampError)
 
 _PATH_FIELD = re.compile(r"^\$\.[a-z_]+\[\d+\]\.([a-z_]+)")
 

@@ -36,10 +36,11 @@ from ocop.trace.importer import UNITS
 from ocop.trace.lots import NewLot, add_lot, recall_lot
 from ocop.trace.models import Facility, Lot, Organisation, Product
 from ocop.trace.queries import find_lot, list_lots, valid_ocop_certificate
+from ocop.workflows import audit
 
-from ..app import request_session, write_transaction
+from ..database import request_session, write_transaction
 from ..presenters import event_json
-from . import audit, bp
+from . import bp
 from .access import actor, ensure_own, requires
 from .forms import USER_ERRORS, Form, rule_error
 

@@ -16,13 +16,14 @@ from wtforms.validators import DataRequired, Optional
 
 from ocop.trace.db import vietnam_today
 from ocop.trace.models import Organisation, OrgKind, Product
+from ocop.workflows import audit, records
+from ocop.workflows.models import User
 
 from .. import texts
-from ..app import request_session, write_transaction
-from . import audit, bp, records
+from ..database import request_session, write_transaction
+from . import bp
 from .access import actor, ensure_own, requires
 from .forms import USER_ERRORS, Form, rule_error
-from .models import User
 
 CONTACT = ("kind", "tax_code", "name", "short_name", "phone", "email", "website")
 ADDRESS = ("street", "commune", "district", "province", "effective_from")

@@ -16,11 +16,13 @@ from wtforms.validators import DataRequired
 from ocop.trace.db import vietnam_today
 from ocop.trace.models import PRODUCER_KINDS, Organisation, Product
 from ocop.trace.queries import certificates_of, valid_ocop_certificate
+from ocop.workflows import audit, records
+from ocop.workflows.access import Actor
 
-from ..app import request_session, write_transaction
+from ..database import request_session, write_transaction
 from ..guards import LARGEST_ID
-from . import audit, bp, records
-from .access import Actor, actor, ensure_own, requires
+from . import bp
+from .access import actor, ensure_own, requires
 from .forms import USER_ERRORS, Form, rule_error
 
 EDITABLE = (

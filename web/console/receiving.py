@@ -20,29 +20,28 @@ from wtforms import MultipleFileField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ocop.stamps.errors import UnreadableImage
-from ocop.stamps.receiving import (
+from ocop.trace.db import utcnow
+from ocop.trace.errors import TraceError
+from ocop.trace.models import Organisation
+from ocop.workflows import audit
+from ocop.workflows.errors import NothingToReceive, ReceiptConflict, ReceivingRefused
+from ocop.workflows.receiving import (
     DUPLICATE,
     MAX_REFERENCE_LENGTH,
     NOT_A_STAMP,
     CodeKind,
     DeliveryCheck,
-    NothingToReceive,
-    ReceiptConflict,
-    ReceivingRefused,
     check_delivery,
     codes_in_photo,
     record_receipt,
 )
-from ocop.trace.db import utcnow
-from ocop.trace.errors import TraceError
-from ocop.trace.models import Organisation
 
 from .. import texts
 from ..api import MAX_BULK, MAX_CODE_LENGTH
-from ..app import write_transaction
+from ..database import write_transaction
 from ..site import CSP
 from ..verifying import verifier
-from . import audit, bp, csrf
+from . import bp, csrf
 from .access import actor, requires
 from .forms import Form, OnceForm
 

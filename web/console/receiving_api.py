@@ -18,27 +18,25 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
-from ocop.stamps.receiving import (
+from ocop.trace.db import utcnow
+from ocop.trace.errors import TraceError
+from ocop.workflows import audit
+from ocop.workflows.api_tokens import authenticate
+from ocop.workflows.errors import ReceiptConflict, ReceivingRefused, TokenRefused
+from ocop.workflows.receiving import (
     CodeCheck,
     DeliveryCheck,
-    ReceiptConflict,
-    ReceivingRefused,
     check_delivery,
     check_key,
     clean_reference,
     record_receipt,
 )
-from ocop.trace.db import utcnow
-from ocop.trace.errors import TraceError
 
 from ..api import bulk_codes
-from ..app import write_transaction
+from ..database import write_transaction
 from ..errors import problem
 from ..presenters import verdict_json
 from ..verifying import verifier
-from . import audit
-from .errors import TokenRefused
-from .tokens import authenticate
 
 api_bp = Blueprint("receiving_api", __name__, url_prefix="/api/v1")
 

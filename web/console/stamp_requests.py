@@ -1,12 +1,11 @@
 """Stamp requests: a producer asks, an authority approves (and signs) or rejects,
 and the producer downloads the print files.
 
-The rules are :mod:`ocop.stamps.requests`; these views parse, call and render.
+The rules are :mod:`ocop.workflows.stamp_requests`; these views parse, call and render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -17,20 +16,25 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ocop.stamps.models import StampRequest
 from ocop.stamps.outputs import OutputKind
 from ocop.stamps.pin import PinSecret
-from ocop.stamps.requests import (
+from ocop.trace.db import utcnow, vietnam_today
+from ocop.trace.errors import NotFound
+from ocop.trace.models import Lot, Organisation
+from ocop.trace.queries import find_lot
+from ocop.workflows import audit
+from ocop.workflows.errors import InvalidInput, IssuanceFailed, RequestConflict
+from ocop.workflows.models import StampRequest
+from ocop.workflows.stamp_requests import (
     CONSOLE_MAX_STAMPS,
     DEFAULT_LAYOUT,
     LAYOUTS,
     MAX_NOTE,
     STUCK_AFTER,
-    IssuanceFailed,
-    Journal,
-    RequestConflict,
     abandon_request,
     approve_request,
+    audit_facts,
+    audit_target,
     list_requests,
     lot_problem,
     reject_request,
@@ -38,16 +42,11 @@ from ocop.stamps.requests import (
     stampable_lots,
     submit_request,
 )
-from ocop.trace.db import utcnow, vietnam_today
-from ocop.trace.errors import NotFound
-from ocop.trace.models import Lot, Organisation
-from ocop.trace.queries import find_lot
 
-from ..app import database, request_session, write_transaction
 from ..config import Settings
-from . import audit, bp
-from .access import Actor, actor, ensure_own, requires
-from .errors import InvalidInput
+from ..database import database, request_session, write_transaction
+from . import bp
+from .access import actor, ensure_own, requires
 from .forms import USER_ERRORS, Form, OnceForm, rule_error
 
 MIMETYPES = {
@@ -161,7 +160,9 @@ def stamp_requests_new() -> Response | tuple[str, int]:
                     today=today,
                 )
                 if created:
-                    audit.record(writer, who, "stamp_request.submit", _target(made), _facts(made))
+                    audit.record(
+                        writer, who, "stamp_request.submit", audit_target(made), audit_facts(made)
+                    )
                 request_id = made.id
         except USER_ERRORS as error:
             field = getattr(error, "field", None)
@@ -200,12 +201,10 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
             database(),
             _settings().keystore(),
             found.id,
-            signer_org_id=who.organisation_id,
-            actor=who.email,
+            actor=who,
             outputs=_outputs(),
             base_url=settings.base_url,
             pin_secret=_pin_secret(),
-            journal=_journal(who),
         )
     except USER_ERRORS as error:
         message = str(error)
@@ -227,9 +226,8 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
     try:
         with write_transaction() as writer:
             decided = reject_request(writer, found.id, reason=form.reason.data, actor=who.email)
-            audit.record(
-                writer, who, "stamp_request.reject", _target(decided), {"reason": form.reason.data}
-            )
+            detail = {"reason": form.reason.data}
+            audit.record(writer, who, "stamp_request.reject", audit_target(decided), detail)
     except RequestConflict as error:
         return _detail(_reread(found), error=str(error)), 409
     except USER_ERRORS as error:
@@ -247,7 +245,7 @@ def stamp_request_abandon(request_id: int) -> Response | tuple[str, int]:
     try:
         with write_transaction() as writer:
             closed = abandon_request(writer, found.id, actor=who.email)
-            audit.record(writer, who, "stamp_request.abandon", _target(closed))
+            audit.record(writer, who, "stamp_request.abandon", audit_target(closed))
     except RequestConflict as error:
         return _detail(_reread(found), error=str(error)), 409
     flash(_("Đã đóng yêu cầu tem bị dở dang; chủ thể có thể gửi yêu cầu mới."))
@@ -294,7 +292,7 @@ def _download(request_id: int, kind: OutputKind) -> Response | tuple[str, int]:
             writer,
             who,
             "stamp_outputs.download",
-            _target(found),
+            audit_target(found),
             {"kind": kind.value.lstrip("."), "batch": batch_id},
         )
     response = send_file(
@@ -338,25 +336,3 @@ def _reread(found: StampRequest) -> StampRequest:
     session = request_session()
     session.rollback()  # ends the read snapshot and expires what it loaded
     return _request_or_404(session, found.id)
-
-
-def _journal(who: Actor) -> Journal:
-    def log(
-        session: Session, action: str, made: StampRequest, detail: Mapping[str, object]
-    ) -> None:
-        audit.record(session, who, action, _target(made), {**_facts(made), **detail})
-
-    return log
-
-
-def _target(made: StampRequest) -> str:
-    return f"stamp request {made.id}"
-
-
-def _facts(made: StampRequest) -> dict[str, object]:
-    return {
-        "lot": made.lot.code,
-        "count": made.count,
-        "scratch_off": made.pin,
-        "layout": made.layout,
-    }

@@ -19,15 +19,16 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from ocop.trace.db import utcnow
 from ocop.trace.models import Organisation
+from ocop.workflows import audit
+from ocop.workflows.accounts import create_user, disable_user, enable_user, reset_password
+from ocop.workflows.errors import AccountExists, AccountState, InvalidInput, WorkflowError
+from ocop.workflows.models import Role, User
 
 from .. import texts
-from ..app import request_session, write_transaction
-from . import audit, bp
+from ..database import request_session, write_transaction
+from . import bp
 from .access import actor, requires
-from .accounts import create_user, disable_user, enable_user, reset_password
-from .errors import AccountExists, AccountState, ConsoleError, InvalidInput
 from .forms import Form, rule_error
-from .models import Role, User
 
 ROLE_LABELS = {
     Role.AUTHORITY.value: _l("Cán bộ Hội đồng OCOP"),
@@ -105,7 +106,7 @@ def users_new() -> tuple[str, int]:
                 {"role": user.role.value, "organisation": org.id},
             )
             email, org_name = user.email, org.name
-    except ConsoleError as error:
+    except WorkflowError as error:
         rule_error(form, error)
         status = 409 if isinstance(error, AccountExists) else 400
         return render_template("console/users_new.html", form=form), status

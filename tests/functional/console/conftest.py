@@ -22,9 +22,9 @@ from ocop.trace.db import Base, Database
 from ocop.trace.models import Organisation, OrgKind
 from ocop.trace.queries import find_organisation
 from ocop.web.commands import prepare_instance
-from ocop.web.console import accounts
-from ocop.web.console.accounts import create_user
-from ocop.web.console.models import Role
+from ocop.workflows import accounts
+from ocop.workflows.accounts import create_user
+from ocop.workflows.models import Role
 
 PASSWORD = "mật khẩu đủ dài 2026"
 

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import IntegerConverter, Rule
 
-from ocop.web.console.access import permitted
-from ocop.web.console.models import Role
+from ocop.workflows.access import permitted
+from ocop.workflows.models import Role
 
 from .conftest import World, csrf, sign_in
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from ocop.trace.db import utcnow
 from ocop.trace.importer import import_records
 from ocop.trace.queries import find_organisation
-from ocop.web.console.errors import InvalidInput, TokenRefused
-from ocop.web.console.models import ApiToken, AuditEntry
-from ocop.web.console.tokens import authenticate, create_token
+from ocop.workflows.api_tokens import authenticate, create_token
+from ocop.workflows.errors import InvalidInput, TokenRefused
+from ocop.workflows.models import ApiToken, AuditEntry
 
 from .conftest import World, post, sign_in
 

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from ocop.web.console import audit
-from ocop.web.console.access import Actor
-from ocop.web.console.accounts import find_user
-from ocop.web.console.models import AuditEntry
+from ocop.workflows import audit
+from ocop.workflows.access import Actor
+from ocop.workflows.accounts import find_user
+from ocop.workflows.models import AuditEntry
 
 from .conftest import World, sign_in
 

@@ -15,7 +15,7 @@ from ocop.stamps.issuance import check_issuable
 from ocop.trace.db import vietnam_today
 from ocop.trace.models import Certification, CertStatus, Scheme
 from ocop.trace.queries import find_lot
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry
 
 from .conftest import World, post, sign_in
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ocop.trace.db import VIETNAM, utcnow
 from ocop.trace.event_csv import local_event_id, parse_events_csv
 from ocop.trace.models import Event, EventLot, LotRole
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry
 
 from .conftest import World, post, sign_in
 

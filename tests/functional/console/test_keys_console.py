@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ocop.keys.models import IssuerKey
 from ocop.keys.trustlist import KeyStatus
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry
 from tests import factories as f
 
 from ..conftest import TEST_PASSPHRASE

@@ -22,7 +22,7 @@ from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.stamps.printing import PrintJob, issue_and_write
 from ocop.trace.importer import import_records
 from ocop.trace.models import Lot, Recall
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry
 
 from .conftest import World, csrf, post, sign_in
 

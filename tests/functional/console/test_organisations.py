@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ocop.trace.models import Address, Organisation
 from ocop.trace.queries import find_organisation
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry
 
 from .conftest import World, csrf, post, sign_in
 

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from ocop.trace.models import Product
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry
 
 from .conftest import World, post, sign_in
 

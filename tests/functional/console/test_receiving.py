@@ -20,7 +20,7 @@ from ocop.stamps.qr import encode
 from ocop.stamps.render.png import png_bytes
 from ocop.trace.gtin import check_digit
 from ocop.trace.models import Event
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry
 
 from .conftest import World, csrf, post
 

@@ -11,11 +11,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ocop.keys import keystore_for
-from ocop.stamps import FakeReport, IssuedStamp, generate_stamps
+from ocop.stamps import IssuedStamp, generate_stamps
 from ocop.stamps.models import StampBatch
 from ocop.stamps.printing import PrintJob, issue_and_write
 from ocop.stamps.scans import record_scan
-from ocop.web.console.models import AuditEntry
+from ocop.workflows.models import AuditEntry, FakeReport
 
 from .conftest import World, post, sign_in
 

@@ -7,8 +7,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ocop.web.cli import main
-from ocop.web.console.accounts import MAX_FAILURES
-from ocop.web.console.models import AuditEntry, User
+from ocop.workflows.accounts import MAX_FAILURES
+from ocop.workflows.models import AuditEntry, User
 
 from .conftest import PASSWORD, World, csrf, post, sign_in
 

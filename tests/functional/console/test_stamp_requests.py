@@ -18,13 +18,13 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from ocop.stamps.models import BatchStatus, RequestStatus, StampBatch, StampRequest
-from ocop.stamps.requests import CONSOLE_MAX_STAMPS, submit_request
+from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.trace.db import utcnow
 from ocop.trace.models import Certification, CertStatus, Organisation, Product
 from ocop.trace.queries import find_lot, record_recall
-from ocop.web.console import audit
-from ocop.web.console.models import AuditEntry
+from ocop.workflows import audit
+from ocop.workflows.models import AuditEntry, RequestStatus, StampRequest
+from ocop.workflows.stamp_requests import CONSOLE_MAX_STAMPS, submit_request
 
 from .conftest import World, csrf, post, sign_in
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from ocop.web.console.models import AuditEntry, Role, User
+from ocop.workflows.models import AuditEntry, Role, User
 
 from .conftest import PASSWORD, World, csrf, post, sign_in
 
@@ -227,7 +227,7 @@ def test_an_officer_cannot_take_over_another_councils_accounts(
 ) -> None:
     """Another council's officers hold that council's keys: out of reach, as if absent."""
     from ocop.trace.models import Organisation, OrgKind
-    from ocop.web.console.accounts import create_user
+    from ocop.workflows.accounts import create_user
 
     with app.extensions["ocop.db"].transaction() as session:
         council = Organisation(

@@ -26,18 +26,19 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ocop.stamps.decode import read_codes
+from ocop.stamps.errors import MalformedToken, UnreadableImage
+from ocop.stamps.facts import BatchFacts, batch_facts
+from ocop.stamps.offline import VerdictStatus
+from ocop.stamps.token import StampToken
+from ocop.stamps.verify import Verdict, Verifier
 from ocop.trace.db import VIETNAM
 from ocop.trace.errors import InvalidGtin
 from ocop.trace.gtin import Gtin
 from ocop.trace.importer import FORMAT, import_records
 from ocop.trace.models import Event
 
-from .decode import read_codes
-from .errors import MalformedToken, StampError, UnreadableImage
-from .facts import BatchFacts, batch_facts
-from .offline import VerdictStatus
-from .token import StampToken
-from .verify import Verdict, Verifier
+from .errors import NothingToReceive, ReceiptConflict, ReceivingRefused
 
 # Reason codes of a delivery check, beside the verifier's own.
 NOT_A_STAMP = "not_an_ocop_stamp"
@@ -63,18 +64,6 @@ _LINK = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)", re.IGNORECASE)
 _STAMP_PATH = re.compile(r"/v/", re.IGNORECASE)
 # Every receipt id is a name in this namespace, so a retry names the same event.
 _RECEIPT_NAMESPACE = uuid.UUID("5d0c1f4e-8a51-4f0e-9c0b-7b3f2a9e6c11")
-
-
-class ReceivingRefused(StampError):
-    """A receipt that cannot be recorded as asked."""
-
-
-class NothingToReceive(ReceivingRefused):
-    """No lot of the delivery passed the check (or none of those chosen did)."""
-
-
-class ReceiptConflict(ReceivingRefused):
-    """The receipt's id was already used for a different receipt."""
 
 
 class CodeKind(StrEnum):
@@ -431,10 +420,7 @@ __all__ = [
     "CodeKind",
     "DeliveryCheck",
     "LotCheck",
-    "NothingToReceive",
     "Receipt",
-    "ReceiptConflict",
-    "ReceivingRefused",
     "check_delivery",
     "check_key",
     "clean_reference",

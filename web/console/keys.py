@@ -24,9 +24,10 @@ from ocop.keys import (
     rotate_key,
 )
 from ocop.trace.models import Organisation
+from ocop.workflows import audit
 
-from ..app import request_session, write_transaction
-from . import audit, bp
+from ..database import request_session, write_transaction
+from . import bp
 from .access import actor, requires
 from .forms import USER_ERRORS, Form
 

@@ -25,7 +25,7 @@ from ocop.trace.importer import FORMAT, ImportSummary, import_records
 from ocop.trace.models import Certification, CertStatus, Organisation, Product, Scheme
 
 from .access import Actor
-from .errors import ConsoleError, InvalidInput
+from .errors import InvalidInput, WorkflowError
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ T = TypeVar("T")
 _LAST_FIELD = re.compile(r"\.([a-z_]+)$")
 
 
-class AlreadyRecorded(ConsoleError):
+class AlreadyRecorded(WorkflowError):
     """A "new" form names a record that exists with other content: change it on its page."""
 
 

@@ -6,19 +6,18 @@ import pytest
 
 from ocop.stamps.errors import IssuanceRefused
 from ocop.stamps.issuance import open_batch
-from ocop.stamps.models import RequestStatus
-from ocop.stamps.requests import (
+from ocop.trace.db import utcnow, vietnam_today
+from ocop.trace.models import Lot, OrgKind, Recall
+from ocop.workflows.errors import RequestConflict, RequestRefused
+from ocop.workflows.models import RequestStatus
+from ocop.workflows.stamp_requests import (
     LAYOUTS,
-    RequestConflict,
-    RequestRefused,
     list_requests,
     lot_problem,
     reject_request,
     stampable_lots,
     submit_request,
 )
-from ocop.trace.db import utcnow, vietnam_today
-from ocop.trace.models import Lot, OrgKind, Recall
 from tests import factories as f
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ocop.stamps.models import FakeReport, RequestStatus, StampBatch, StampRequest
+from ocop.stamps.models import StampBatch
 from ocop.trace.models import Lot, Product
 
 from .access import Actor
+from .models import FakeReport, RequestStatus, StampRequest
 
 
 def summary(session: Session, who: Actor) -> dict[str, int]:

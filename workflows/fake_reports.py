@@ -9,42 +9,76 @@ note stays, so two people answering the same consumer notice each other.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
+from ocop.stamps.models import ScanLog, StampBatch, StampScan
+from ocop.stamps.serial import Serial
+from ocop.stamps.token import UINT32_MAX
 from ocop.trace.models import Lot
 
-from .errors import StampError
-from .models import FakeReport, ScanLog, StampBatch, StampScan
-from .serial import Serial
-from .token import UINT32_MAX
+from .errors import ReportAlreadyHandled, ReportRefused, UnknownStamp
+from .models import FakeReport
 
 HISTORY_ROWS = 100
 MAX_NOTE = 2000
+MAX_REPORT = 2000
 # Reports about one stamp shown beside it; a stamp copied a thousand times
 # needs the first few to act, not all of them.
 SAME_STAMP_REPORTS = 50
+
+
+def file_report(
+    session: Session,
+    *,
+    token: str,
+    batch_id: int | None,
+    index: int | None,
+    message: str,
+    contact: str = "",
+    where_bought: str = "",
+    client_hash: str | None = None,
+) -> FakeReport:
+    """Store a consumer's report about the stamp ``token``, as plain text.
+
+    ``batch_id`` and ``index`` are given only for a code whose signature verified:
+    a forger chooses what a bad code says.
+    """
+    text = _plain(message, keep="\n")
+    if not text or len(text) > MAX_REPORT:
+        raise ReportRefused(f"a report says something, in at most {MAX_REPORT} characters")
+    report = FakeReport(
+        token=_plain(token)[:200],
+        batch_id=batch_id,
+        index=index,
+        message=text,
+        contact=_plain(contact)[:200] or None,
+        where_bought=_plain(where_bought)[:200] or None,
+        client_hash=client_hash,
+    )
+    session.add(report)
+    session.flush()
+    return report
+
+
+def _plain(text: str, keep: str = "") -> str:
+    """What a person typed, as NFC text without control characters.
+
+    PostgreSQL refuses a NUL in text, and nothing else invisible belongs in a
+    report someone will read.
+    """
+    cleaned = "".join(ch for ch in text if ch in keep or unicodedata.category(ch)[0] != "C")
+    return unicodedata.normalize("NFC", cleaned).strip()
 
 
 class ReportState(StrEnum):
     OPEN = "open"
     HANDLED = "handled"
     ALL = "all"
-
-
-class ReportRefused(StampError):
-    """A report cannot be handled as asked (already handled, a note too long)."""
-
-
-class ReportAlreadyHandled(ReportRefused):
-    """Someone handled this report before."""
-
-
-class UnknownStamp(StampError):
-    """No batch with this number, or no stamp with this index in it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +205,8 @@ def stamp_history(
 __all__ = [
     "HISTORY_ROWS",
     "MAX_NOTE",
-    "ReportAlreadyHandled",
-    "ReportRefused",
     "ReportState",
     "StampHistory",
-    "UnknownStamp",
     "list_reports",
     "mark_handled",
     "report_owner",

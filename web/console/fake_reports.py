@@ -15,13 +15,12 @@ from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from ocop.stamps.models import FakeReport
-from ocop.stamps.reports import (
+from ocop.trace.db import utcnow
+from ocop.workflows import audit
+from ocop.workflows.errors import ReportAlreadyHandled, ReportRefused, UnknownStamp
+from ocop.workflows.fake_reports import (
     MAX_NOTE,
-    ReportAlreadyHandled,
-    ReportRefused,
     ReportState,
-    UnknownStamp,
     list_reports,
     mark_handled,
     report_owner,
@@ -29,12 +28,12 @@ from ocop.stamps.reports import (
     same_stamp_reports,
     stamp_history,
 )
-from ocop.trace.db import utcnow
+from ocop.workflows.models import FakeReport
 
-from ..app import request_session, write_transaction
+from ..database import request_session, write_transaction
 from ..guards import query_id
 from ..verifying import verifier
-from . import audit, bp
+from . import bp
 from .access import actor, ensure_own, requires
 from .forms import Form
 

@@ -16,7 +16,7 @@ The console issues inside an HTTP request, so a request is capped at
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sqlalchemy import case, select, update
@@ -25,18 +25,22 @@ from sqlalchemy.orm import Session
 
 from ocop.keys.errors import KeysError
 from ocop.keys.keystore import Keystore, ensure_private_dir
+from ocop.stamps.errors import IssuanceRefused, StampError
+from ocop.stamps.issuance import check_lot_issuable, finish_batch, parse_count
+from ocop.stamps.models import BatchStatus
+from ocop.stamps.outputs import OutputKind
+from ocop.stamps.pin import PinSecret
+from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
+from ocop.stamps.render.files import OutputNotWritable
+from ocop.stamps.render.labels import LabelLayout
 from ocop.trace.db import Database, utcnow, vietnam_today
 from ocop.trace.errors import TraceError
 from ocop.trace.models import Lot, Organisation
 
-from .errors import IssuanceRefused, StampError
-from .issuance import check_lot_issuable, finish_batch, parse_count
-from .models import BatchStatus, RequestStatus, StampRequest
-from .outputs import OutputKind
-from .pin import PinSecret
-from .printing import PrintJob, issue_and_write, rewrite_output
-from .render.files import OutputNotWritable
-from .render.labels import LabelLayout
+from . import audit
+from .access import Actor
+from .errors import IssuanceFailed, RequestConflict, RequestRefused
+from .models import RequestStatus, StampRequest
 
 # Issued, and printed on first download, within one HTTP request: a PDF or ZIP
 # of this many labels takes 10 to 25 s on one core (a CSV a few seconds), inside
@@ -53,26 +57,7 @@ LAYOUTS: dict[str, LabelLayout] = {
 }
 DEFAULT_LAYOUT = "a4-5x8"
 
-# Called with the session of each write, so the caller's audit entry commits with it.
-Journal = Callable[[Session, str, StampRequest, Mapping[str, object]], None]
-
 _USER_ERRORS = (StampError, KeysError, TraceError)
-
-
-class RequestRefused(StampError):
-    """A stamp request that cannot be made or decided as asked; ``field`` names the input."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class RequestConflict(RequestRefused):
-    """The request is no longer in the state the action needs (decided already, say)."""
-
-
-class IssuanceFailed(StampError):
-    """An approved request whose batch could not be issued; the request says why."""
 
 
 def submit_request(
@@ -199,37 +184,38 @@ def approve_request(
     keystore: Keystore,
     request_id: int,
     *,
-    signer_org_id: int,
-    actor: str,
+    actor: Actor,
     outputs: Path,
     base_url: str,
     pin_secret: PinSecret,
-    journal: Journal | None = None,
 ) -> StampRequest:
-    """Approve a pending request and issue its batch, signed by ``signer_org_id``'s key.
+    """Approve a pending request and issue its batch, signed by ``actor``'s council's key.
 
     Three short transactions: claim (pending -> signing), the issuance's own,
     then the outcome (issued with its batch, or failed with the reason). A
     failure leaves no valid batch behind and raises :class:`IssuanceFailed`.
     """
-    log = journal or _no_journal
     outputs_folder(outputs)
     with database.transaction() as session:
-        request = _claim(session, request_id, RequestStatus.SIGNING, actor=actor, now=utcnow())
+        request = _claim(
+            session, request_id, RequestStatus.SIGNING, actor=actor.email, now=utcnow()
+        )
         job = PrintJob(
             lot_code=request.lot.code,
             count=request.count,
             out=output_path(outputs, request_id, OutputKind.CSV),
             pin_secret=pin_secret if request.pin else None,
-            org_id=signer_org_id,
+            org_id=actor.organisation_id,
         )
-        log(session, "stamp_request.approve", request, {"count": request.count})
+        _audit(session, actor, "stamp_request.approve", request, {"count": request.count})
     try:
-        issued = issue_and_write(database, keystore, job, base_url=base_url, actor=actor)
+        issued = issue_and_write(
+            database, keystore, job, base_url=base_url, actor=actor.email
+        )
     except Exception as error:
         user_error = isinstance(error, _USER_ERRORS)
         reason = str(error) if user_error else f"unexpected error ({type(error).__name__})"
-        _fail(database, request_id, reason, None, log)
+        _fail(database, request_id, reason, None, actor)
         if user_error:
             raise IssuanceFailed(reason) from error
         raise
@@ -239,9 +225,11 @@ def approve_request(
             request.status = RequestStatus.ISSUED
             request.batch_id = issued.batch
             detail = {"batch": issued.batch, "kid": issued.kid}
-            log(session, "stamp_request.issued", request, detail)
+            _audit(session, actor, "stamp_request.issued", request, detail)
     except Exception:
-        _fail(database, request_id, "the issued batch could not be recorded", issued.batch, log)
+        _fail(
+            database, request_id, "the issued batch could not be recorded", issued.batch, actor
+        )
         raise
     return request
 
@@ -369,7 +357,7 @@ def _claim(
 
 
 def _fail(
-    database: Database, request_id: int, reason: str, batch_id: int | None, log: Journal
+    database: Database, request_id: int, reason: str, batch_id: int | None, actor: Actor
 ) -> None:
     with database.transaction() as session:
         if batch_id is not None:
@@ -377,24 +365,42 @@ def _fail(
         request = session.get_one(StampRequest, request_id)
         request.status = RequestStatus.FAILED
         request.decision_note = reason[:MAX_NOTE]
-        log(session, "stamp_request.failed", request, {"reason": reason[:200]})
+        _audit(session, actor, "stamp_request.failed", request, {"reason": reason[:200]})
 
 
-def _no_journal(
-    session: Session, action: str, request: StampRequest, detail: Mapping[str, object]
+def audit_target(request: StampRequest) -> str:
+    """How the audit log names a stamp request."""
+    return f"stamp request {request.id}"
+
+
+def audit_facts(request: StampRequest) -> dict[str, object]:
+    """What the audit log keeps of a stamp request with each entry about it."""
+    return {
+        "lot": request.lot.code,
+        "count": request.count,
+        "scratch_off": request.pin,
+        "layout": request.layout,
+    }
+
+
+def _audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    request: StampRequest,
+    detail: Mapping[str, object],
 ) -> None:
-    pass
+    audit.record(session, actor, action, audit_target(request), {**audit_facts(request), **detail})
 
 
 __all__ = [
     "CONSOLE_MAX_STAMPS",
     "DEFAULT_LAYOUT",
     "LAYOUTS",
-    "IssuanceFailed",
-    "RequestConflict",
-    "RequestRefused",
     "abandon_request",
     "approve_request",
+    "audit_facts",
+    "audit_target",
     "list_requests",
     "lot_problem",
     "output_path",

@@ -10,14 +10,16 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ocop.trace.db import utcnow
+from ocop.workflows import audit
+from ocop.workflows.access import Actor
+from ocop.workflows.accounts import MAX_PASSWORD, authenticate, change_password
+from ocop.workflows.errors import SignInRefused, WorkflowError
+from ocop.workflows.models import User
 
-from ..app import request_session, write_transaction
-from . import audit, bp
-from .access import Actor, actor, forget, requires
-from .accounts import MAX_PASSWORD, authenticate, change_password
-from .errors import ConsoleError, SignInRefused
+from ..database import request_session, write_transaction
+from . import bp
+from .access import actor, forget, requires
 from .forms import Form, rule_error
-from .models import User
 
 
 class SignInForm(Form):
@@ -94,7 +96,7 @@ def password() -> Response | tuple[str, int] | str:
                 change_password(writer, user, form.current_password.data, form.new_password.data)
                 audit.record(writer, who, "account.password_changed")
                 epoch = user.session_epoch
-        except ConsoleError as error:
+        except WorkflowError as error:
             rule_error(form, error)
         else:
             # This browser stays signed in; every other one is signed out.
@@ -110,6 +112,6 @@ def password() -> Response | tuple[str, int] | str:
 @bp.get("/")
 @requires("console.view")
 def home() -> str:
-    from .home import summary
+    from ocop.workflows.home import summary
 
     return render_template("console/home.html", s=summary(request_session(), actor()))

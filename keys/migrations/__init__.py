@@ -1,0 +1,1 @@
+"""Alembic revisions of this package's tables, in the one history ocop.trace runs."""
