@@ -6,16 +6,11 @@ as one line, so every message is written for the person who made the mistake.
 
 from __future__ import annotations
 
+from ocop.trace.errors import DomainError
 
-class StampError(Exception):
+
+class StampError(DomainError):
     """Base of every error this package raises on purpose; ``str()`` is the user message."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class MalformedToken(StampError):

@@ -2,8 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 
-class TraceError(Exception):
+Translate = Callable[[str], str]
+
+
+def _same(template: str) -> str:
+    return template
+
+
+class DomainError(Exception):
+    """Base of every error a person can cause, in any package of ours.
+
+    Each package roots its own tree here (``TraceError``, ``KeysError``,
+    ``StampError``, ``WorkflowError``), so an edge catches this one class.
+    ``template`` is one English sentence with ``%(name)s`` placeholders and
+    ``params`` fills them. ``str()`` is the English line, for logs and the
+    command line; the web edge passes its catalogue to :meth:`render`, so no
+    English sentence from a domain package reaches a Vietnamese page.
+    """
+
+    code = "error"
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        super().__init__(template)
+        self.template = template
+        self.params = params
+
+    def render(self, translate: Translate = _same) -> str:
+        """The message in the language ``translate`` speaks (English by default)."""
+        text = translate(self.template)
+        return text % self.params if self.params else text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class TraceError(DomainError):
     """Base of every error a user can cause in trace/; ``str()`` is one clear line."""
 
 

@@ -10,35 +10,24 @@ from flask.cli import FlaskGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ocop.keys.cli import keys_cli
-from ocop.keys.errors import KeysError
 from ocop.stamps.cli import stamps_cli
-from ocop.stamps.errors import StampError
 from ocop.trace.cli import trace_cli
 from ocop.trace.db import database_not_ready
-from ocop.trace.errors import TraceError
-from ocop.workflows.errors import WorkflowError
+from ocop.trace.errors import DomainError
 
 from .app import create_app
 from .commands import commands
 from .config import ConfigError
 from .console.cli import users_cli
 
-# Each package raises its own errors; at this edge any of them becomes one line
-# on stderr and a non-zero exit, never a traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    TraceError,
-    KeysError,
-    StampError,
-    WorkflowError,
-)
-
 
 class OcopGroup(FlaskGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as error:
+        # Each package raises its own errors, all DomainErrors: at this edge any of
+        # them becomes one line on stderr and a non-zero exit, never a traceback.
+        except DomainError as error:
             raise click.ClickException(str(error)) from None
         except (OperationalError, ProgrammingError) as error:
             raise click.ClickException(str(database_not_ready(error))) from None

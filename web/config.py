@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ocop.trace.errors import DomainError
+
 if TYPE_CHECKING:
     from ocop.keys.keystore import Keystore
 
@@ -19,7 +21,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_RATE_LIMIT = "300/minute"
 
 
-class ConfigError(Exception):
+class ConfigError(DomainError):
     """The configuration cannot work; the message says which variable to fix."""
 
 

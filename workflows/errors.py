@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ocop.trace.errors import DomainError
 
-class WorkflowError(Exception):
+
+class WorkflowError(DomainError):
     """Base of every error a workflow raises on purpose; ``str()`` is for the user."""
 
 

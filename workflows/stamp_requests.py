@@ -23,9 +23,8 @@ from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ocop.keys.errors import KeysError
 from ocop.keys.keystore import Keystore, ensure_private_dir
-from ocop.stamps.errors import IssuanceRefused, StampError
+from ocop.stamps.errors import IssuanceRefused
 from ocop.stamps.issuance import check_lot_issuable, finish_batch, parse_count
 from ocop.stamps.models import BatchStatus
 from ocop.stamps.outputs import OutputKind
@@ -34,7 +33,7 @@ from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
 from ocop.stamps.render.files import OutputNotWritable
 from ocop.stamps.render.labels import LabelLayout
 from ocop.trace.db import Database, utcnow, vietnam_today
-from ocop.trace.errors import TraceError
+from ocop.trace.errors import DomainError
 from ocop.trace.models import Lot, Organisation
 
 from . import audit
@@ -56,8 +55,6 @@ LAYOUTS: dict[str, LabelLayout] = {
     "a4-3x7": LabelLayout(label_width_mm=64, label_height_mm=39, columns=3, qr_mm=25),
 }
 DEFAULT_LAYOUT = "a4-5x8"
-
-_USER_ERRORS = (StampError, KeysError, TraceError)
 
 
 def submit_request(
@@ -213,7 +210,7 @@ def approve_request(
             database, keystore, job, base_url=base_url, actor=actor.email
         )
     except Exception as error:
-        user_error = isinstance(error, _USER_ERRORS)
+        user_error = isinstance(error, DomainError)
         reason = str(error) if user_error else f"unexpected error ({type(error).__name__})"
         _fail(database, request_id, reason, None, actor)
         if user_error:

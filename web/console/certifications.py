@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
 from ocop.trace.db import vietnam_today
+from ocop.trace.errors import DomainError
 from ocop.trace.models import Certification, Scheme
 from ocop.workflows import audit, records
 
@@ -23,7 +24,7 @@ from .. import texts
 from ..database import request_session, write_transaction
 from . import bp
 from .access import actor, ensure_own, requires
-from .forms import USER_ERRORS, Form, rule_error
+from .forms import Form, rule_error
 
 FIELDS = (
     "scheme", "number", "product", "facility", "stars", "score", "level", "issuing_body",
@@ -103,7 +104,7 @@ def certification_new() -> Response | tuple[str, int]:
                          "valid_until": cert.valid_until.isoformat()},
                     )  # fmt: skip
                 cert_id = cert.id
-        except USER_ERRORS as error:
+        except DomainError as error:
             rule_error(form, error)
             status = records.status_of(error)
         else:
@@ -139,7 +140,7 @@ def certification_revoke(cert_id: int) -> Response | tuple[str, int]:
                     writer, actor(), "certification.revoked",
                     f"certification {cert.scheme.value}/{cert.number}", {"reason": reason},
                 )  # fmt: skip
-    except USER_ERRORS as error:
+    except DomainError as error:
         rule_error(form, error)
         return _detail(cert, form), records.status_of(error)
     flash(_("Đã thu hồi chứng nhận.") if revoked else _("Chứng nhận này đã bị thu hồi trước đó."))

@@ -31,7 +31,7 @@ from wtforms.validators import InputRequired, Regexp
 from ocop.trace import event_csv
 from ocop.trace.db import VIETNAM, utcnow
 from ocop.trace.epcis import local_event_time
-from ocop.trace.errors import ConflictingRecord, InvalidRecord
+from ocop.trace.errors import ConflictingRecord, DomainError, InvalidRecord
 from ocop.trace.importer import FORMAT, UNITS, import_records
 from ocop.trace.models import Event, Facility, FacilityKind, Lot, Organisation
 from ocop.workflows import audit
@@ -42,7 +42,7 @@ from ..database import request_session, write_transaction
 from ..guards import query_id
 from . import bp
 from .access import actor, requires
-from .forms import USER_ERRORS, Form, OnceForm
+from .forms import Form, OnceForm
 
 STEP_LABELS = {**texts.BIZ_STEPS, "planting": _l("Gieo trồng")}
 # The steps a cooperative records by hand (CBV words, and ours for the farm).
@@ -440,7 +440,7 @@ def event_new() -> Response | tuple[str, int]:
                     created = record_events(
                         writer, who, document, "event.create", event["id"], detail
                     )
-            except USER_ERRORS as error:
+            except DomainError as error:
                 attach_error(form, error)
                 if isinstance(error, ConflictingRecord):
                     status = 409
@@ -475,7 +475,7 @@ def events_upload() -> tuple[str, int]:
             try:
                 with write_transaction() as writer:
                     result = upload_events(writer, who, raw, name)
-            except USER_ERRORS as error:
+            except DomainError as error:
                 form.file.errors = [*form.file.errors, str(error)]
                 if isinstance(error, ConflictingRecord):
                     status = 409

@@ -20,7 +20,7 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
-from ocop.trace.errors import ConflictingRecord
+from ocop.trace.errors import ConflictingRecord, DomainError
 from ocop.trace.importer import FORMAT, import_records
 from ocop.trace.models import Facility, FacilityKind, Organisation
 from ocop.workflows import audit
@@ -31,7 +31,7 @@ from ..database import request_session, write_transaction
 from ..guards import query_id
 from . import bp
 from .access import actor, ensure_own, requires
-from .forms import USER_ERRORS, Form, rule_error
+from .forms import Form, rule_error
 
 KIND_LABELS = {
     FacilityKind.FARM: _l("Trang trại, vườn"),
@@ -173,7 +173,7 @@ def facility_new() -> Response | tuple[str, int]:
             with write_transaction() as writer:
                 organisation = writer.get_one(Organisation, who.organisation_id)
                 create_facility(writer, who, organisation, values)
-        except USER_ERRORS as error:
+        except DomainError as error:
             rule_error(form, error)
             status = 409 if isinstance(error, FacilityCodeTaken | ConflictingRecord) else 400
         else:
@@ -219,7 +219,7 @@ def facility_edit(code: str) -> Response | tuple[str, int]:
         with write_transaction() as writer:
             stored = writer.get_one(Facility, item.id)
             changes = update_facility(writer, who, stored, _form_values(form, EDITABLE))
-    except USER_ERRORS as error:
+    except DomainError as error:
         rule_error(form, error)
         return _detail(item, form, 409 if isinstance(error, ConflictingRecord) else 400)
     flash(_("Đã lưu thay đổi.") if changes else _("Không có gì thay đổi."))

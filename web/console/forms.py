@@ -15,14 +15,10 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FormField, HiddenField
 
-from ocop.keys.errors import KeysError
-from ocop.stamps.errors import StampError
-from ocop.trace.errors import InvalidRecord, TraceError
-from ocop.workflows.errors import InvalidInput, WorkflowError
+from ocop.trace.errors import InvalidRecord
+from ocop.workflows.errors import InvalidInput
 
 from ..guards import has_control_characters
-
-USER_ERRORS = (WorkflowError, TraceError, KeysError, StampError)
 
 _PATH_FIELD = re.compile(r"^\$\.[a-z_]+\[\d+\]\.([a-z_]+)")
 

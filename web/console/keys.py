@@ -23,13 +23,14 @@ from ocop.keys import (
     revoke_key,
     rotate_key,
 )
+from ocop.trace.errors import DomainError
 from ocop.trace.models import Organisation
 from ocop.workflows import audit
 
 from ..database import request_session, write_transaction
 from . import bp
 from .access import actor, requires
-from .forms import USER_ERRORS, Form
+from .forms import Form
 
 MAX_REASON = 500  # the registry's own limit
 
@@ -70,7 +71,7 @@ def keys_rotate() -> Response | tuple[str, int]:
             retired = retiring[0] if retiring else None
             audit.record(writer, who, action, key.kid, {"retired": retired})
             kid = key.kid
-    except USER_ERRORS as error:
+    except DomainError as error:
         return _page(error=str(error)), 409
     flash(_("Đã tạo khóa ký mới %(kid)s. Các lô tem mới sẽ được ký bằng khóa này.", kid=kid))
     return redirect(url_for("console.keys"))
@@ -94,7 +95,7 @@ def keys_revoke(kid: str) -> Response | tuple[str, int]:
         with write_transaction() as writer:
             revoke_key(writer, key.kid, reason=form.reason.data, actor=who.email)
             audit.record(writer, who, "key.revoke", key.kid, {"reason": form.reason.data})
-    except USER_ERRORS as error:
+    except DomainError as error:
         return _page(error=str(error)), 409
     flash(_("Đã thu hồi khóa %(kid)s. Mọi tem ký bằng khóa này nay bị báo là đã thu hồi.", kid=kid))
     return redirect(url_for("console.keys"))

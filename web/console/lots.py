@@ -23,7 +23,7 @@ from ocop.stamps.issuance import batches_of_lot, void_batch
 from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.stamps.token import UINT32_MAX
 from ocop.trace.db import utcnow, vietnam_today
-from ocop.trace.errors import ConflictingRecord, NotFound
+from ocop.trace.errors import ConflictingRecord, DomainError, NotFound
 from ocop.trace.genealogy import (
     LotInput,
     LotTree,
@@ -42,7 +42,7 @@ from ..database import request_session, write_transaction
 from ..presenters import event_json
 from . import bp
 from .access import actor, ensure_own, requires
-from .forms import USER_ERRORS, Form, rule_error
+from .forms import Form, rule_error
 
 PAGE = 100
 MAX_PAGE = 10_000
@@ -259,7 +259,7 @@ def lots_new() -> Response | tuple[str, int]:
                 lot = add_lot(writer, owner, new)
                 code = lot.code
                 audit.record(writer, who, "lot.created", code, new.record(owner.tax_code))
-        except USER_ERRORS as error:
+        except DomainError as error:
             rule_error(form, error)
             status = 409 if isinstance(error, ConflictingRecord) else 400
         else:
@@ -361,7 +361,7 @@ def lot_recall(code: str) -> Response | tuple[str, int]:
                     lot.code,
                     {"recall": recall.id, "notice": recall.notice},
                 )
-        except USER_ERRORS as error:
+        except DomainError as error:
             rule_error(form, error)
             status = 409 if isinstance(error, ConflictingRecord) else 400
         else:

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
 from ocop.trace.db import vietnam_today
+from ocop.trace.errors import DomainError
 from ocop.trace.models import Organisation, OrgKind, Product
 from ocop.workflows import audit, records
 from ocop.workflows.models import User
@@ -23,7 +24,7 @@ from .. import texts
 from ..database import request_session, write_transaction
 from . import bp
 from .access import actor, ensure_own, requires
-from .forms import USER_ERRORS, Form, rule_error
+from .forms import Form, rule_error
 
 CONTACT = ("kind", "tax_code", "name", "short_name", "phone", "email", "website")
 ADDRESS = ("street", "commune", "district", "province", "effective_from")
@@ -101,7 +102,7 @@ def organisation_new() -> Response | tuple[str, int]:
                         {"kind": saved.record.kind.value, "name": saved.record.name},
                     )  # fmt: skip
                 org_id = saved.record.id
-        except USER_ERRORS as error:
+        except DomainError as error:
             rule_error(form, error)
             status = records.status_of(error)
         else:
@@ -135,7 +136,7 @@ def organisation_update(org_id: int) -> Response | tuple[str, int]:
                     writer, actor(), "organisation.updated", f"organisation {org.tax_code}",
                     records.changes(summary),
                 )  # fmt: skip
-    except USER_ERRORS as error:
+    except DomainError as error:
         rule_error(form, error)
         return _detail(org, form), records.status_of(error)
     flash(_("Đã lưu.") if summary.changed_anything else _("Không có gì thay đổi."))

@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ocop.trace.db import vietnam_today
+from ocop.trace.errors import DomainError
 from ocop.trace.models import PRODUCER_KINDS, Organisation, Product
 from ocop.trace.queries import certificates_of, valid_ocop_certificate
 from ocop.workflows import audit, records
@@ -23,7 +24,7 @@ from ..database import request_session, write_transaction
 from ..guards import LARGEST_ID
 from . import bp
 from .access import actor, ensure_own, requires
-from .forms import USER_ERRORS, Form, rule_error
+from .forms import Form, rule_error
 
 EDITABLE = (
     "name", "short_name", "description", "gtin", "sector", "group", "product_set",
@@ -97,7 +98,7 @@ def product_new() -> Response | tuple[str, int]:
                         f"product {saved.record.code}", {"producer": producer.tax_code},
                     )  # fmt: skip
                 code = saved.record.code
-        except USER_ERRORS as error:
+        except DomainError as error:
             rule_error(form, error)
             status = records.status_of(error)
         else:
@@ -136,7 +137,7 @@ def product_update(code: str) -> Response | tuple[str, int]:
                     writer, actor(), "product.updated", f"product {found.code}",
                     records.changes(summary),
                 )  # fmt: skip
-    except USER_ERRORS as error:
+    except DomainError as error:
         rule_error(form, error)
         return _detail(found, form), records.status_of(error)
     flash(_("Đã lưu.") if summary.changed_anything else _("Không có gì thay đổi."))

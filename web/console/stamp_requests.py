@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ocop.stamps.outputs import OutputKind
 from ocop.stamps.pin import PinSecret
 from ocop.trace.db import utcnow, vietnam_today
-from ocop.trace.errors import NotFound
+from ocop.trace.errors import DomainError, NotFound
 from ocop.trace.models import Lot, Organisation
 from ocop.trace.queries import find_lot
 from ocop.workflows import audit
@@ -47,7 +47,7 @@ from ..config import Settings
 from ..database import database, request_session, write_transaction
 from . import bp
 from .access import actor, ensure_own, requires
-from .forms import USER_ERRORS, Form, OnceForm, rule_error
+from .forms import Form, OnceForm, rule_error
 
 MIMETYPES = {
     OutputKind.CSV: "text/csv",
@@ -164,7 +164,7 @@ def stamp_requests_new() -> Response | tuple[str, int]:
                         writer, who, "stamp_request.submit", audit_target(made), audit_facts(made)
                     )
                 request_id = made.id
-        except USER_ERRORS as error:
+        except DomainError as error:
             field = getattr(error, "field", None)
             rule_error(form, InvalidInput(str(error), field) if field else error)
         else:
@@ -206,7 +206,7 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
             base_url=settings.base_url,
             pin_secret=_pin_secret(),
         )
-    except USER_ERRORS as error:
+    except DomainError as error:
         message = str(error)
         if isinstance(error, IssuanceFailed):
             message = _("Không cấp được tem: %(why)s", why=message)
@@ -230,7 +230,7 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
             audit.record(writer, who, "stamp_request.reject", audit_target(decided), detail)
     except RequestConflict as error:
         return _detail(_reread(found), error=str(error)), 409
-    except USER_ERRORS as error:
+    except DomainError as error:
         rule_error(form, error)
         return _detail(found, reject_form=form), 400
     flash(_("Đã từ chối yêu cầu tem."))
@@ -284,7 +284,7 @@ def _download(request_id: int, kind: OutputKind) -> Response | tuple[str, int]:
             base_url=settings.base_url,
             pin_secret=_pin_secret(),
         )
-    except USER_ERRORS as error:
+    except DomainError as error:
         return _detail(found, error=str(error)), 409
     batch_id = found.batch_id
     with write_transaction() as writer:
