@@ -1,8 +1,8 @@
 """``ocop keys``: issuer keys from the command line.
 
-Thin on purpose: parse, call the registry, print. The app is reached through
-``current_app`` only, because importing ocop.web from here would turn the
-package dependencies around.
+Thin on purpose: parse, call the registry, print. The app's database and settings are
+reached through :mod:`ocop.trace.cli_resources`, because importing ocop.web
+(or Flask) from here would turn the package dependencies around.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
 
+from ocop.trace import cli_resources
 from ocop.trace.db import Database
 
 from .errors import FileAccessError
@@ -25,7 +24,7 @@ from .models import IssuerKey
 from .passphrase import keystore_for
 from .registry import create_key, list_keys, resolve_org, revoke_key, rotate_key, trust_list
 
-keys_cli = AppGroup("keys", help="Issuer keys: create, list, rotate, revoke; the trust list.")
+keys_cli = click.Group("keys", help="Issuer keys: create, list, rotate, revoke; the trust list.")
 
 _org_option = click.option(
     "--org", "org_id", type=int, help="Authority id (may be left out when there is only one)."
@@ -33,11 +32,11 @@ _org_option = click.option(
 
 
 def _database() -> Database:
-    return current_app.extensions["ocop.db"]
+    return cli_resources.database()
 
 
 def _keystore() -> Keystore:
-    settings = current_app.config["OCOP"]
+    settings = cli_resources.settings()
     return keystore_for(settings.instance, os.environ, production=settings.production)
 
 

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
 
 from ocop.keys import TrustList, keystore_for
 from ocop.keys.trustlist import TrustedKey
+from ocop.trace import cli_resources
 from ocop.trace.db import Database, utcnow
 
 from .errors import StampError, UsageProblem
@@ -30,15 +29,15 @@ from .serial import Serial
 from .token import StampToken
 from .verify import Verifier
 
-stamps_cli = AppGroup("stamps", help="Issue, print and verify signed stamps.")
+stamps_cli = click.Group("stamps", help="Issue, print and verify signed stamps.")
 
 
 def _database() -> Database:
-    return current_app.extensions["ocop.db"]
+    return cli_resources.database()
 
 
 def _settings() -> Any:
-    return current_app.config["OCOP"]
+    return cli_resources.settings()
 
 
 def _actor() -> str:

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from . import cli_resources
 from .db import VIETNAM, Database, database_not_ready, vietnam_today
 from .epcis import epcis_document, local_event_time
 from .errors import TraceError
@@ -29,14 +28,14 @@ from .importer import import_records, load_import_file
 from .models import Certification, Event, Facility, Lot
 from .queries import find_lot, latest_ocop_certificate, list_lots
 
-trace_cli = AppGroup("trace", help="Value-chain records: import, list, show, export (EPCIS).")
+trace_cli = click.Group("trace", help="Value-chain records: import, list, show, export (EPCIS).")
 
 # Beyond this depth the tree stops indenting, so a thousand generations stay readable.
 _MAX_INDENT = 24
 
 
 def _database() -> Database:
-    return current_app.extensions["ocop.db"]
+    return cli_resources.database()
 
 
 @contextmanager

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ocop.keys.cli import keys_cli
 from ocop.stamps.cli import stamps_cli
 from ocop.trace.cli import trace_cli
+from ocop.trace.cli_resources import RESOURCES_KEY
 from ocop.trace.db import database_not_ready
 from ocop.trace.errors import DomainError
 
@@ -42,8 +45,22 @@ def _create_app() -> Any:
 
 
 @click.group(cls=OcopGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """ocop-trace: signed OCOP stamps and the records behind them."""
+    ctx.meta[RESOURCES_KEY] = functools.partial(_resources, ctx)
+
+
+def _resources(ctx: click.Context) -> SimpleNamespace:
+    """The app's database and settings for the packages' command groups, built once;
+    the app context stays pushed until the command ends."""
+    found = ctx.meta.get("ocop.resources.loaded")
+    if found is None:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        ctx.with_resource(app.app_context())
+        found = SimpleNamespace(database=app.extensions["ocop.db"], settings=app.config["OCOP"])
+        ctx.meta["ocop.resources.loaded"] = found
+    return found
 
 
 for _command in (trace_cli, keys_cli, stamps_cli, users_cli, *commands):
