@@ -32,7 +32,8 @@ from ocop.trace import event_csv
 from ocop.trace.db import VIETNAM, utcnow
 from ocop.trace.epcis import local_event_time
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
-from ocop.trace.importer import FORMAT, UNITS, import_records
+from ocop.trace.importer import import_records
+from ocop.trace.importer.vocabulary import FORMAT, UNITS
 from ocop.trace.models import Event, Facility, FacilityKind, Lot, Organisation
 
 from .. import texts
