@@ -23,8 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocop.keys.models import IssuerKey
-from ocop.trace.db import Base, UtcDateTime, created_at, intpk, str200
-from ocop.trace.models import Lot, Organisation, _enum
+from ocop.trace.db import Base, UtcDateTime, created_at, enum_column, intpk, str200
+from ocop.trace.models import Lot, Organisation
 
 
 class BatchStatus(StrEnum):
@@ -49,7 +49,7 @@ class StampBatch(Base):
     count: Mapped[int] = mapped_column(Integer)
     pin: Mapped[bool] = mapped_column(default=False)
     status: Mapped[BatchStatus] = mapped_column(
-        _enum(BatchStatus, "batch_status"), default=BatchStatus.ISSUING
+        enum_column(BatchStatus, "batch_status"), default=BatchStatus.ISSUING
     )
     issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     voided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
@@ -164,7 +164,7 @@ class StampRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
     nonce: Mapped[str] = mapped_column(String(64))
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, "request_status"), default=RequestStatus.PENDING, index=True
+        enum_column(RequestStatus, "request_status"), default=RequestStatus.PENDING, index=True
     )
     requested_by: Mapped[str200]
     requested_at: Mapped[created_at]

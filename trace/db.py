@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Engine,
+    Enum,
     Integer,
     MetaData,
     String,
@@ -78,6 +80,21 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """The column type of a :class:`StrEnum` field, ``name`` naming its CHECK constraint."""
+    # Store the value (what users and JSON see), as a CHECK rather than a native
+    # type so that adding a member is a plain migration on both engines.
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger there would not.
@@ -226,6 +243,7 @@ __all__ = [
     "Database",
     "UtcDateTime",
     "created_at",
+    "enum_column",
     "intpk",
     "make_engine",
     "scratch_schema",

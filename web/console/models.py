@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ocop.trace.db import Base, BigIntId, UtcDateTime, created_at, intpk, str200
-from ocop.trace.models import PRODUCER_KINDS, Organisation, OrgKind, _enum
+from ocop.trace.db import Base, BigIntId, UtcDateTime, created_at, enum_column, intpk, str200
+from ocop.trace.models import PRODUCER_KINDS, Organisation, OrgKind
 
 
 class Role(StrEnum):
@@ -38,7 +38,7 @@ class User(Base):
     # Lower-cased NFC: the natural key people type.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     password_hash: Mapped[str] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(default=True)
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
