@@ -41,7 +41,7 @@ from ..app import request_session, write_transaction
 from ..guards import query_id
 from . import audit, bp
 from .access import Actor, actor, requires
-from .forms import USER_ERRORS, Form, OnceForm
+from .forms import USER_ERRORS, Form, OnceForm, strip
 
 STEP_LABELS = {**texts.BIZ_STEPS, "planting": _l("Gieo trồng")}
 # The steps a cooperative records by hand (CBV words, and ours for the farm).
@@ -77,15 +77,11 @@ _EVENT_PATH = re.compile(r"^\$\.events\[(\d+)\]\.([a-z_]+)(?:\[(\d+)\](?:\.([a-z
 # --------------------------------------------------------------------------- forms
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 class LineForm(SubForm):
     """One lot of an event: which lot, how much."""
 
-    lot = StringField(_l("Mã lô"), filters=[_strip])
-    quantity = StringField(_l("Số lượng"), filters=[_strip])
+    lot = StringField(_l("Mã lô"), filters=[strip])
+    quantity = StringField(_l("Số lượng"), filters=[strip])
     unit = SelectField(
         _l("Đơn vị"),
         choices=[SelectChoice("", "—"), *(SelectChoice(u) for u in UNITS)],
