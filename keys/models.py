@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ocop.trace.db import Base, UtcDateTime, created_at, intpk, str200
-from ocop.trace.models import Organisation, _enum
+from ocop.trace.db import Base, UtcDateTime, created_at, enum_column, intpk, str200
+from ocop.trace.models import Organisation
 
 from .trustlist import KeyStatus
 
@@ -34,7 +34,7 @@ class IssuerKey(Base):
     kid_prefix: Mapped[bytes] = mapped_column(LargeBinary(8))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    status: Mapped[KeyStatus] = mapped_column(_enum(KeyStatus, "key_status"))
+    status: Mapped[KeyStatus] = mapped_column(enum_column(KeyStatus, "key_status"))
     not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     not_after: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -21,8 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocop.keys.models import IssuerKey
-from ocop.trace.db import Base, UtcDateTime, created_at, intpk, str200
-from ocop.trace.models import Lot, _enum
+from ocop.trace.db import Base, UtcDateTime, created_at, enum_column, intpk, str200
+from ocop.trace.models import Lot
 
 
 class BatchStatus(StrEnum):
@@ -47,7 +47,7 @@ class StampBatch(Base):
     count: Mapped[int] = mapped_column(Integer)
     pin: Mapped[bool] = mapped_column(default=False)
     status: Mapped[BatchStatus] = mapped_column(
-        _enum(BatchStatus, "batch_status"), default=BatchStatus.ISSUING
+        enum_column(BatchStatus, "batch_status"), default=BatchStatus.ISSUING
     )
     issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     voided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

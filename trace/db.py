@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from importlib import resources
 from importlib.metadata import entry_points
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Engine,
+    Enum,
     Integer,
     MetaData,
     String,
@@ -81,6 +83,21 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """The column type of a :class:`StrEnum` field, ``name`` naming its CHECK constraint."""
+    # Store the value (what users and JSON see), as a CHECK rather than a native
+    # type so that adding a member is a plain migration on both engines.
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger there would not.
@@ -250,6 +267,7 @@ __all__ = [
     "Database",
     "UtcDateTime",
     "created_at",
+    "enum_column",
     "intpk",
     "load_models",
     "make_engine",

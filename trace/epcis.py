@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from .db import utcnow
 from .genealogy import EVENT_PARTS, events_touching, related_lot_ids
-from .importer import CBV_BIZ_STEPS, UNITS, is_uri
+from .importer.vocabulary import CBV_BIZ_STEPS, UNITS, is_uri
 from .models import Event, EventLot, EventType, Facility, Lot, LotRole
 from .queries import find_lot
 

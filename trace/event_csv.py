@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from typing import Any
 
 from .db import VIETNAM
 from .errors import ImportFileError, InvalidRecord
-from .importer import FORMAT
+from .importer.reading import TextFormat, decode_text, nfc
+from .importer.vocabulary import FORMAT
 from .models import EventType
 
 MAX_BYTES = 1024 * 1024
@@ -50,6 +50,13 @@ _URI_PREFIXES = ("urn:", "http://", "https://")
 
 _DOCUMENT_COLUMNS = {"type": "document_type", "id": "document_id"}
 
+_CSV_TEXT = TextFormat(
+    save_as="CSV UTF-8",
+    not_text="is a binary file or holds NUL characters, not CSV text",
+    workbook="is an Excel workbook or a ZIP, not CSV; in Excel choose "
+    "Save As > CSV UTF-8 (Comma delimited)",
+)
+
 
 def _is_derived(reference: str) -> bool:
     # Ids derived here from other organisations' references are predictable:
@@ -64,7 +71,7 @@ def _is_derived(reference: str) -> bool:
 
 def local_event_id(organisation: str, reference: str) -> str:
     """The event id (``urn:uuid:...``) of ``reference``, an organisation's own name for it."""
-    name = f"{organisation}:{unicodedata.normalize('NFC', reference)}"
+    name = f"{organisation}:{nfc(reference)}"
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, name)}"
 
 
@@ -113,7 +120,7 @@ def parse_events_csv(raw: bytes, *, organisation: str, name: str = "file") -> Ev
             f"{name}: is {len(raw):,} bytes; a file may have at most {MAX_BYTES:,} bytes (1 MiB): "
             "split it into several files"
         )
-    records = _records(_decode(raw, name))
+    records = _records(decode_text(raw, name, _CSV_TEXT))
     header = _header(records, name)
     reader = _Reader(organisation)
     for number, cells in records:
@@ -148,27 +155,6 @@ def write_events_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 # --------------------------------------------------------------------------- the file
-
-
-def _decode(raw: bytes, name: str) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ImportFileError(f"{name}: is UTF-16 text; save it as CSV UTF-8")
-    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise ImportFileError(
-            f"{name}: is an Excel workbook or a ZIP, not CSV; in Excel choose "
-            "Save As > CSV UTF-8 (Comma delimited)"
-        )
-    if b"\x00" in raw:
-        raise ImportFileError(f"{name}: is a binary file or holds NUL characters, not CSV text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportFileError(
-            f"{name}: is not UTF-8 text (byte {error.start}); save it as CSV UTF-8"
-        ) from None
-    if not text.strip():
-        raise ImportFileError(f"{name}: is empty")
-    return text
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import ConflictingRecord, InvalidRecord
-from .importer import FORMAT, import_records
+from .importer import import_records
+from .importer.vocabulary import FORMAT
 from .models import Facility, Lot, Organisation, Product, Recall
 from .queries import find_lot, record_recall
 

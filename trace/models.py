@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Numeric,
@@ -26,21 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, BigIntId, UtcDateTime, created_at, intpk, str40, str200
-
-
-def _enum(enum: type[StrEnum], name: str) -> Enum:
-    # Store the value (what users and JSON see), as a CHECK rather than a native
-    # type so that adding a member is a plain migration on both engines.
-    return Enum(
-        enum,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
+from .db import Base, BigIntId, UtcDateTime, created_at, enum_column, intpk, str40, str200
 
 
 class OrgKind(StrEnum):
@@ -118,7 +103,7 @@ class Organisation(Base):
     __tablename__ = "organisations"
 
     id: Mapped[intpk]
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    kind: Mapped[OrgKind] = mapped_column(enum_column(OrgKind, "org_kind"))
     name: Mapped[str200]
     short_name: Mapped[str200 | None]
     # Tax code, or for a state body its budget-relation code: the natural key.
@@ -191,7 +176,7 @@ class Facility(Base):
     id: Mapped[intpk]
     code: Mapped[str40] = mapped_column(unique=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    kind: Mapped[FacilityKind] = mapped_column(_enum(FacilityKind, "facility_kind"))
+    kind: Mapped[FacilityKind] = mapped_column(enum_column(FacilityKind, "facility_kind"))
     name: Mapped[str200]
     gln: Mapped[str | None] = mapped_column(String(13), unique=True)
     planting_area_code: Mapped[str40 | None]
@@ -249,13 +234,13 @@ class Certification(Base):
     )
 
     id: Mapped[intpk]
-    scheme: Mapped[Scheme] = mapped_column(_enum(Scheme, "cert_scheme"))
+    scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "cert_scheme"))
     number: Mapped[str40]
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"), index=True)
     stars: Mapped[int | None]
     score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
-    level: Mapped[CertLevel | None] = mapped_column(_enum(CertLevel, "cert_level"))
+    level: Mapped[CertLevel | None] = mapped_column(enum_column(CertLevel, "cert_level"))
     issuing_body: Mapped[str200]
     decision_number: Mapped[str40 | None]
     decision_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -263,7 +248,7 @@ class Certification(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[CertStatus] = mapped_column(
-        _enum(CertStatus, "cert_status"), default=CertStatus.VALID
+        enum_column(CertStatus, "cert_status"), default=CertStatus.VALID
     )
     status_reason: Mapped[str | None]
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
@@ -352,8 +337,8 @@ class Event(Base):
     id: Mapped[intpk]
     # The EPCIS eventID (a URI); the natural key that makes imports idempotent.
     event_id: Mapped[str] = mapped_column(String(200), unique=True)
-    type: Mapped[EventType] = mapped_column(_enum(EventType, "event_type"))
-    action: Mapped[EventAction | None] = mapped_column(_enum(EventAction, "event_action"))
+    type: Mapped[EventType] = mapped_column(enum_column(EventType, "event_type"))
+    action: Mapped[EventAction | None] = mapped_column(enum_column(EventAction, "event_action"))
     biz_step: Mapped[str40]
     disposition: Mapped[str40 | None]
     event_time: Mapped[dt.datetime] = mapped_column(UtcDateTime)
@@ -391,7 +376,7 @@ class EventLot(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
-    role: Mapped[LotRole] = mapped_column(_enum(LotRole, "lot_role"))
+    role: Mapped[LotRole] = mapped_column(enum_column(LotRole, "lot_role"))
     quantity: Mapped[Decimal | None] = mapped_column(Numeric(18, 3))
     unit: Mapped[str40 | None]
 

@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocop.stamps.models import StampBatch
-from ocop.trace.db import Base, BigIntId, UtcDateTime, created_at, intpk, str200
-from ocop.trace.models import PRODUCER_KINDS, Lot, Organisation, OrgKind, _enum
+from ocop.trace.db import Base, BigIntId, UtcDateTime, created_at, enum_column, intpk, str200
+from ocop.trace.models import PRODUCER_KINDS, Lot, Organisation, OrgKind
 
 
 class Role(StrEnum):
@@ -49,7 +49,7 @@ class User(Base):
     # Lower-cased NFC: the natural key people type.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     password_hash: Mapped[str] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(default=True)
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
@@ -155,7 +155,7 @@ class StampRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
     nonce: Mapped[str] = mapped_column(String(64))
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, "request_status"), default=RequestStatus.PENDING, index=True
+        enum_column(RequestStatus, "request_status"), default=RequestStatus.PENDING, index=True
     )
     requested_by: Mapped[str200]
     requested_at: Mapped[created_at]

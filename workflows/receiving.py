@@ -35,7 +35,8 @@ from ocop.stamps.verify import Verdict, Verifier
 from ocop.trace.db import VIETNAM
 from ocop.trace.errors import InvalidGtin
 from ocop.trace.gtin import Gtin
-from ocop.trace.importer import FORMAT, import_records
+from ocop.trace.importer import import_records
+from ocop.trace.importer.vocabulary import FORMAT
 from ocop.trace.models import Event
 
 from .errors import NothingToReceive, ReceiptConflict, ReceivingRefused

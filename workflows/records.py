@@ -21,7 +21,8 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
-from ocop.trace.importer import FORMAT, ImportSummary, import_records
+from ocop.trace.importer import ImportSummary, import_records
+from ocop.trace.importer.vocabulary import FORMAT
 from ocop.trace.models import Certification, CertStatus, Organisation, Product, Scheme
 
 from .access import Actor

@@ -32,7 +32,8 @@ from ocop.trace import event_csv
 from ocop.trace.db import VIETNAM, utcnow
 from ocop.trace.epcis import local_event_time
 from ocop.trace.errors import ConflictingRecord, DomainError, InvalidRecord
-from ocop.trace.importer import FORMAT, UNITS, import_records
+from ocop.trace.importer import import_records
+from ocop.trace.importer.vocabulary import FORMAT, UNITS
 from ocop.trace.models import Event, Facility, FacilityKind, Lot, Organisation
 from ocop.workflows import audit
 from ocop.workflows.access import Actor
@@ -42,7 +43,7 @@ from ..database import request_session, write_transaction
 from ..guards import query_id
 from . import bp
 from .access import actor, requires
-from .forms import Form, OnceForm
+from .forms import Form, OnceForm, strip
 
 STEP_LABELS = {**texts.BIZ_STEPS, "planting": _l("Gieo trồng")}
 # The steps a cooperative records by hand (CBV words, and ours for the farm).
@@ -78,15 +79,11 @@ _EVENT_PATH = re.compile(r"^\$\.events\[(\d+)\]\.([a-z_]+)(?:\[(\d+)\](?:\.([a-z
 # --------------------------------------------------------------------------- forms
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 class LineForm(SubForm):
     """One lot of an event: which lot, how much."""
 
-    lot = StringField(_l("Mã lô"), filters=[_strip])
-    quantity = StringField(_l("Số lượng"), filters=[_strip])
+    lot = StringField(_l("Mã lô"), filters=[strip])
+    quantity = StringField(_l("Số lượng"), filters=[strip])
     unit = SelectField(
         _l("Đơn vị"),
         choices=[SelectChoice("", "—"), *(SelectChoice(u) for u in UNITS)],

@@ -21,7 +21,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ocop.trace.errors import ConflictingRecord, DomainError
-from ocop.trace.importer import FORMAT, import_records
+from ocop.trace.importer import import_records
+from ocop.trace.importer.vocabulary import FORMAT
 from ocop.trace.models import Facility, FacilityKind, Organisation
 from ocop.workflows import audit
 from ocop.workflows.access import Actor

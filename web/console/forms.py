@@ -32,7 +32,7 @@ class Form(FlaskForm):
             # The unbound field is shared by every instance of the form: never change it.
             if issubclass(unbound_field.field_class, (FormField, FieldList)):
                 return unbound_field.bind(form=form, **options)
-            filters = (*unbound_field.kwargs.get("filters", ()), _strip)
+            filters = (*unbound_field.kwargs.get("filters", ()), strip)
             return unbound_field.bind(form=form, filters=filters, **options)
 
 
@@ -57,7 +57,8 @@ class OnceForm(Form):
             self.nonce.data = secrets.token_urlsafe(24)
 
 
-def _strip(value: object) -> object:
+def strip(value: object) -> object:
+    """A WTForms filter: text without the spaces around it, anything else as it is."""
     return value.strip() if isinstance(value, str) else value
 
 

@@ -32,7 +32,7 @@ from ocop.trace.genealogy import (
     one_step_forward,
     upstream_tree,
 )
-from ocop.trace.importer import UNITS
+from ocop.trace.importer.vocabulary import UNITS
 from ocop.trace.lots import NewLot, add_lot, recall_lot
 from ocop.trace.models import Facility, Lot, Organisation, Product
 from ocop.trace.queries import find_lot, list_lots, valid_ocop_certificate

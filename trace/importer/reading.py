@@ -1,0 +1,441 @@
+"""Reading an import file: bytes to text, text to JSON, JSON values to typed values.
+
+:func:`decode_text` is the one place that decides whether uploaded bytes are text
+we read (UTF-8, with or without Excel's byte order mark, no UTF-16, no binary);
+the CSV reader of events (``event_csv``) uses it too, each format with its own
+advice. :class:`Fields` reads one JSON object of the file value by value: text
+composed to NFC and free of control characters, codes, enums, dates, times with
+their offset, decimals, units and URIs, every error naming its JSON path
+(``$.certifications[2].valid_until``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gc
+import json
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ImportFileError, InvalidRecord
+from .vocabulary import SECTIONS, UNECE_CODE, UNITS, is_uri
+
+E = TypeVar("E", bound=StrEnum)
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CODE_CHARS = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+# The shape of nearly every code in a real file; such a code needs no closer look.
+ASCII_CODE = re.compile(r"[!-~]+\Z")
+
+# Control characters but tab and line breaks, which a description may hold.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+# --------------------------------------------------------------------------- text
+
+
+@dataclass(frozen=True, slots=True)
+class TextFormat:
+    """A kind of text file, in the words its senders are told when theirs is not one."""
+
+    save_as: str
+    not_text: str
+    # How far into the file to look for NUL bytes; None: all of it.
+    nul_window: int | None = None
+    # What to tell the sender of an Excel workbook (or any ZIP); None: nothing special.
+    workbook: str | None = None
+
+
+JSON_TEXT = TextFormat(
+    save_as="UTF-8 JSON",
+    not_text="is a binary file, not JSON",
+    # A binary file shows itself at once; a NUL further on is a syntax error,
+    # which the JSON parser places by line and column.
+    nul_window=8192,
+)
+
+
+def decode_text(raw: bytes, name: str, kind: TextFormat) -> str:
+    """``raw`` (the contents of file ``name``) as text, or :class:`ImportFileError` saying why not.
+
+    Only UTF-8 is read: a file in a legacy Vietnamese code page (TCVN3, cp1258)
+    would turn into wrong letters silently, so it is refused with the way out.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(f"{name}: is UTF-16 text; save it as {kind.save_as}")
+    if kind.workbook and raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise ImportFileError(f"{name}: {kind.workbook}")
+    if b"\x00" in raw[: kind.nul_window]:
+        raise ImportFileError(f"{name}: {kind.not_text}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            f"{name}: is not UTF-8 text (byte {error.start}); save it as {kind.save_as}"
+        ) from None
+    if not text.strip():
+        raise ImportFileError(f"{name}: is empty")
+    return text
+
+
+def nfc(text: str) -> str:
+    """``text`` composed (NFC), so that "Thái Bình" typed on two keyboards is one name."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def load_import_file(path: str | Path) -> dict[str, Any]:
+    """The JSON object in ``path``; :class:`ImportFileError` says plainly why not."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ImportFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImportFileError(f"{path}: is a folder, not a JSON file") from None
+    except OSError as error:
+        raise ImportFileError(f"{path}: cannot be read ({error.strerror})") from None
+    return parse_import_bytes(raw, str(path))
+
+
+def parse_import_bytes(raw: bytes, name: str = "input") -> dict[str, Any]:
+    """The JSON object in ``raw`` (the contents of file ``name``), or ImportFileError."""
+    text = decode_text(raw, name, JSON_TEXT)
+    try:
+        with collector_paused():
+            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise ImportFileError(
+            f"{name}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
+    except ValueError as error:
+        raise ImportFileError(f"{name}: {error}") from None
+    except RecursionError:
+        raise ImportFileError(f"{name}: nested too deeply to be our format") from None
+    if not isinstance(data, dict):
+        raise ImportFileError(
+            f"{name}: the top level must be a JSON object with the sections "
+            f"{', '.join(SECTIONS)}; found {json_type(data)}"
+        )
+    return data
+
+
+def sample_data() -> dict[str, Any]:
+    """The demo records of ``sample.json`` (Thái Bình's OCOP pilot), as parsed JSON."""
+    raw = (resources.files("ocop.trace") / "sample.json").read_bytes()
+    return parse_import_bytes(raw, "sample.json")
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def json_type(value: object) -> str:
+    """What ``value`` is, in JSON's words, for an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cycle collector off for the duration, as it was before afterwards."""
+    # A big file makes millions of small objects that all live until the end;
+    # the cycle collector would walk them again and again for nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# --------------------------------------------------------------------------- values
+
+
+class Fields:
+    """One JSON object of the file, read field by field with its path for errors."""
+
+    # The fast paths below matter: a 100,000-event file is a million fields.
+
+    def __init__(self, value: object, path: str, allowed: frozenset[str]) -> None:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise InvalidRecord(f"must be an object, not {json_type(value)}", path)
+        if not allowed.issuperset(value):
+            unknown = sorted(set(value) - allowed, key=str)
+            raise InvalidRecord(f"unknown field {unknown[0]!r}", f"{path}.{unknown[0]}")
+        self.value = value
+        self.path = path
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def _get(self, key: str, required: bool) -> Any:
+        value = self.value.get(key)
+        if value is None and required:
+            raise InvalidRecord("is required", self.at(key))
+        return value
+
+    def text(self, key: str, *, required: bool = False, limit: int | None = 200) -> str | None:
+        value = self.value.get(key)
+        if value is None:
+            if required:
+                raise InvalidRecord("is required", self.at(key))
+            return None
+        if type(value) is not str:
+            raise InvalidRecord(f"must be a string, not {json_type(value)}", self.at(key))
+        value = nfc(value.strip())
+        if _CONTROL.search(value):
+            # Invisible in every page, and PostgreSQL refuses a NUL outright.
+            raise InvalidRecord("holds control characters (such as NUL); remove them", self.at(key))
+        if not value:
+            if required:
+                raise InvalidRecord("must not be empty", self.at(key))
+            return None
+        if limit is not None and len(value) > limit:
+            raise InvalidRecord(
+                f"is {len(value)} characters long; at most {limit} are allowed", self.at(key)
+            )
+        return value
+
+    def required_text(self, key: str, *, limit: int | None = 200) -> str:
+        value = self.text(key, required=True, limit=limit)
+        assert value is not None
+        return value
+
+    def code(self, key: str, *, required: bool = True, limit: int = 40) -> str | None:
+        value = self.value.get(key)
+        if type(value) is str and len(value) <= limit and ASCII_CODE.match(value):
+            return value
+        if value is None and not required:
+            return None
+        value = self.text(key, required=required, limit=limit)
+        if value is not None and not _CODE_CHARS.match(value):
+            raise InvalidRecord(
+                f"{value!r} must not contain spaces or control characters", self.at(key)
+            )
+        return value
+
+    def required_code(self, key: str, *, limit: int = 40) -> str:
+        value = self.code(key, limit=limit)
+        assert value is not None
+        return value
+
+    def enum(self, key: str, kind: type[E], *, required: bool = True) -> E | None:
+        value = self.value.get(key)
+        member = _members(kind).get(value) if type(value) is str else None
+        if member is not None:
+            return member
+        if value is None:
+            if required:
+                raise InvalidRecord("is required", self.at(key))
+            return None
+        if member is None:
+            allowed = ", ".join(m.value for m in kind)
+            raise InvalidRecord(f"must be one of {allowed}; got {value!r}", self.at(key))
+        return member
+
+    def choice(self, key: str, allowed: frozenset[str], *, required: bool, what: str) -> str | None:
+        value = self.value.get(key)
+        if type(value) is str and value in allowed:
+            return value
+        value = self.text(key, required=required, limit=40)
+        if value is not None and value not in allowed:
+            raise InvalidRecord(
+                f"{value!r} is not a known {what}; use one of {', '.join(sorted(allowed))}",
+                self.at(key),
+            )
+        return value
+
+    def date(self, key: str, *, required: bool = False) -> dt.date | None:
+        value = self.value.get(key)
+        if value is None:
+            if required:
+                raise InvalidRecord("is required", self.at(key))
+            return None
+        if not isinstance(value, str) or not _DATE.match(value):
+            raise InvalidRecord(f"must be a date as YYYY-MM-DD; got {value!r}", self.at(key))
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise InvalidRecord(f"{value!r} is not a calendar date", self.at(key)) from None
+
+    def required_date(self, key: str) -> dt.date:
+        value = self.date(key, required=True)
+        assert value is not None
+        return value
+
+    def time(self, key: str) -> tuple[dt.datetime, str]:
+        """An ISO 8601 time with its offset, as (UTC time, "+07:00")."""
+        value = self._get(key, True)
+        return _parse_time(value, self.at(key))
+
+    def decimal(
+        self,
+        key: str,
+        *,
+        places: int,
+        minimum: Decimal | None = None,
+        maximum: Decimal | None = None,
+        above: Decimal | None = None,
+    ) -> Decimal | None:
+        value = self.value.get(key)
+        if value is None:
+            return None
+        if type(value) is int and (
+            (minimum is None or value >= minimum)
+            and (maximum is None or value <= maximum)
+            and (above is None or value > above)
+        ):
+            return Decimal(value)
+        return _decimal(value, self.at(key), places, minimum, maximum, above)
+
+    def integer(self, key: str) -> int | None:
+        value = self._get(key, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidRecord(f"must be a whole number; got {value!r}", self.at(key))
+        return value
+
+    def array(self, key: str, *, required: bool = False) -> list[Any]:
+        value = self.value.get(key)
+        if type(value) is list:
+            return value
+        if value is None:
+            if required:
+                raise InvalidRecord("is required", self.at(key))
+            return []
+        if not isinstance(value, list):
+            raise InvalidRecord(f"must be an array, not {json_type(value)}", self.at(key))
+        return value
+
+    def unit(self, key: str) -> str | None:
+        value = self.value.get(key)
+        if value is None or (type(value) is str and value in UNITS):
+            return value
+        value = self.text(key, limit=40)
+        if value is None or value in UNITS or UNECE_CODE.match(value):
+            return value
+        raise InvalidRecord(
+            f"unknown unit {value!r}; use one of {', '.join(UNITS)} "
+            "or a UN/ECE Recommendation 20 code such as KGM",
+            self.at(key),
+        )
+
+    def uri(self, key: str, *, required: bool = True) -> str | None:
+        value = self.value.get(key)
+        if type(value) is str and len(value) <= 200 and is_uri(value):
+            return value
+        if value is None and not required:
+            return None
+        value = self.text(key, required=required, limit=200)
+        if value is not None and not is_uri(value):
+            raise InvalidRecord(
+                f"{value!r} is not a URI (for example urn:uuid:... with ASCII characters only)",
+                self.at(key),
+            )
+        return value
+
+
+@functools.cache
+def _members(kind: type[E]) -> dict[str, E]:
+    return {m.value: m for m in kind}
+
+
+_OFFSETS: dict[dt.timedelta, str] = {}
+
+
+def _parse_time(value: object, path: str) -> tuple[dt.datetime, str]:
+    if not isinstance(value, str):
+        raise InvalidRecord(f"must be an ISO 8601 time string; got {value!r}", path)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRecord(
+            f"{value!r} is not an ISO 8601 time such as 2025-09-01T07:30:00+07:00", path
+        ) from None
+    offset = parsed.utcoffset()
+    if offset is None or "T" not in value.upper():
+        raise InvalidRecord(
+            f"{value!r} needs a date, a time and an explicit UTC offset, "
+            "such as 2025-09-01T07:30:00+07:00",
+            path,
+        )
+    return parsed.astimezone(dt.UTC), _offset_text(offset, path)
+
+
+def _offset_text(offset: dt.timedelta, path: str) -> str:
+    text = _OFFSETS.get(offset)
+    if text is not None:
+        return text
+    minutes, seconds = divmod(int(offset.total_seconds()), 60)
+    if seconds or not -14 * 60 <= minutes <= 14 * 60:
+        raise InvalidRecord("the UTC offset must be whole minutes between -14:00 and +14:00", path)
+    sign = "-" if minutes < 0 else "+"
+    text = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    _OFFSETS[offset] = text
+    return text
+
+
+def _decimal(
+    value: object,
+    path: str,
+    places: int,
+    minimum: Decimal | None,
+    maximum: Decimal | None,
+    above: Decimal | None,
+) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise InvalidRecord(f"must be a number; got {value!r}", path)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidRecord(f"must be a number; got {value!r}", path) from None
+    if not number.is_finite():
+        raise InvalidRecord(f"must be a finite number; got {value!r}", path)
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > places and number != round(number, places):
+        raise InvalidRecord(f"{value} has more than {places} decimal places", path)
+    if minimum is not None and number < minimum:
+        raise InvalidRecord(f"{value} is below the minimum {minimum}", path)
+    if maximum is not None and number > maximum:
+        raise InvalidRecord(f"{value} is above the maximum {maximum}", path)
+    if above is not None and number <= above:
+        raise InvalidRecord(f"{value} must be greater than {above}", path)
+    return number
+
+
+__all__ = [
+    "JSON_TEXT",
+    "Fields",
+    "TextFormat",
+    "decode_text",
+    "load_import_file",
+    "nfc",
+    "parse_import_bytes",
+    "sample_data",
+]
