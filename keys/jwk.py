@@ -93,7 +93,8 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> Ed25519PublicKey:
     if "alg" in jwk and not (isinstance(jwk["alg"], str) and jwk["alg"] in _ALGORITHMS):
         raise InvalidJWK("alg", 'must be "EdDSA" when present')
     try:
-        raw = b64url_decode(jwk.get("x"))
+        # A missing x reads as "": refused below as the wrong length, like any bad value.
+        raw = b64url_decode(jwk.get("x", ""))
     except ValueError:
         raw = b""
     if len(raw) != _KEY_LENGTH:

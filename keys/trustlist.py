@@ -182,12 +182,13 @@ def _parse_entry(where: str, entry: Any) -> TrustedKey:
     org = entry.get("org")
     if not isinstance(org, dict):
         raise InvalidTrustList(f"{where}.org", 'must be an object with "id" and "name"')
+    # A missing member reads as "": TrustedKey refuses it as it would null.
     try:
         return TrustedKey(
-            kid=entry.get("kid"),
+            kid=entry.get("kid", ""),
             public_key=public_key_from_jwk(entry),
-            org_id=org.get("id"),
-            org_name=org.get("name"),
+            org_id=org.get("id", ""),
+            org_name=org.get("name", ""),
             status=_parse_status(entry.get("status")),
             not_before=_parse_time("not_before", entry.get("not_before")),
             not_after=_parse_time("not_after", entry.get("not_after")),

@@ -117,19 +117,15 @@ def _layout(
     height: float | None,
     margin: float | None,
 ) -> LabelLayout | None:
-    options = {
-        "columns": columns,
-        "label_width_mm": width,
-        "label_height_mm": height,
-        "margin_mm": margin,
-    }
-    given = {k: v for k, v in options.items() if v is not None}
-    if not given:
+    if columns is None and width is None and height is None and margin is None:
         return None
     if kind is not OutputKind.PDF:
         raise UsageProblem("label layout options apply to .pdf output only")
     try:
-        return LabelLayout.from_options(**given)
+        # None keeps from_options' default, as an option left out would.
+        return LabelLayout.from_options(
+            columns=columns, label_width_mm=width, label_height_mm=height, margin_mm=margin
+        )
     except ValueError as error:
         raise UsageProblem(f"label layout: {error}") from None
 

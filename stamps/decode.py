@@ -22,7 +22,8 @@ def read_codes(source: str | os.PathLike[str] | Image.Image) -> list[str]:
     if max(image.size) > _MAX_SIDE:
         image = image.copy()
         image.thumbnail((_MAX_SIDE, _MAX_SIDE))
-    results = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(image.convert("L"), formats=qr_only)
     return [r.text for r in results if r.valid]
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
+from typing import TypedDict
 
 import zxingcpp
 
@@ -36,6 +37,14 @@ _FROM_ZXING = bytes.maketrans(b"\x00\xff", b"\x01\x00")
 
 class QrTooLarge(StampError):
     """The text needs a larger QR symbol than the output allows."""
+
+
+class _EncodeOptions(TypedDict):
+    """`encode`'s keyword arguments, as `encode_many` hands them to each worker."""
+
+    max_version: int
+    ec_level: str
+    mask: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +123,9 @@ def encode(
     size = image.shape[0]
     if (size - 17) // 4 > max_version:
         raise QrTooLarge(_too_large_message(text, (size - 17) // 4, max_version, ec_level))
-    return QrMatrix(size, bytes(memoryview(image)).translate(_FROM_ZXING))
+    # zxingcpp.Image exports the buffer protocol, but its stub declares no __buffer__.
+    pixels = bytes(memoryview(image))  # type: ignore[arg-type]
+    return QrMatrix(size, pixels.translate(_FROM_ZXING))
 
 
 def encode_many(
@@ -133,11 +144,11 @@ def encode_many(
     memory stays flat whatever the count. Starting the processes costs about a
     second, so it pays only for thousands of codes.
     """
-    options = {"max_version": max_version, "ec_level": ec_level, "mask": mask}
+    options: _EncodeOptions = {"max_version": max_version, "ec_level": ec_level, "mask": mask}
     _options(ec_level, mask)
     if workers <= 1:
         for text in texts:
-            yield encode(text, **options)  # type: ignore[arg-type]
+            yield encode(text, **options)
         return
     spawn = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded caller
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=spawn)
@@ -159,8 +170,8 @@ def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _encode_chunk(texts: list[str], options: dict[str, int | str | None]) -> list[QrMatrix]:
-    return [encode(text, **options) for text in texts]  # type: ignore[arg-type]
+def _encode_chunk(texts: list[str], options: _EncodeOptions) -> list[QrMatrix]:
+    return [encode(text, **options) for text in texts]
 
 
 def _options(ec_level: str, mask: int | None) -> dict[str, str | int]:

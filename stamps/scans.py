@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Boolean, Executable, Insert, Integer, Table, bindparam, select, update
+from sqlalchemy import BindParameter, Boolean, Executable, Integer, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from ocop.trace.db import UtcDateTime
@@ -39,7 +41,7 @@ class ScanSummary:
         }
 
 
-def _insert(session: Session, table: Table) -> Insert:
+def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
@@ -58,7 +60,10 @@ def _statements(dialect: str) -> _ScanStatements:
     module = postgresql if dialect == "postgresql" else sqlite
     now = bindparam("now", type_=UtcDateTime())
     new_devices = bindparam("new_devices", type_=Integer())
-    stamp = {"batch_id": bindparam("batch_id"), "index": bindparam("index")}
+    stamp: dict[str, BindParameter[Any]] = {
+        "batch_id": bindparam("batch_id"),
+        "index": bindparam("index"),
+    }
     device = (
         module.insert(_DEVICES)
         .values(**stamp, device=bindparam("device"), first_at=now)
@@ -139,11 +144,11 @@ def claim_pin(session: Session, batch_id: int, index: int, now: dt.datetime) -> 
         last_at=now,
         pin_claimed_at=now,
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[_SCANS.c.batch_id, _SCANS.c.index],
         set_={"pin_claims": _SCANS.c.pin_claims + 1},
     ).returning(_SCANS.c.pin_claims)
-    claims = session.execute(stmt).scalar_one()
+    claims = session.execute(upsert).scalar_one()
     if claims == 1:
         session.execute(
             update(_SCANS)
@@ -153,8 +158,8 @@ def claim_pin(session: Session, batch_id: int, index: int, now: dt.datetime) -> 
     return claims
 
 
-def _summary(row: object) -> ScanSummary:
-    count, devices, pin_claims, first_at, last_at = row  # type: ignore[misc]
+def _summary(row: Row[int, int, int, Any, Any]) -> ScanSummary:
+    count, devices, pin_claims, first_at, last_at = row
     return ScanSummary(count, devices, pin_claims, _aware(first_at), _aware(last_at))
 
 

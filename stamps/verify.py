@@ -256,8 +256,8 @@ class Verifier:
         for check in (_key_not_revoked, _batch_known):
             ctx.findings.extend(check(ctx))
         if ctx.batch is not None and _decide(ctx.findings) is not VerdictStatus.INVALID:
-            for check in BATCH_CHECKS:
-                ctx.findings.extend(check(ctx))
+            for batch_check in BATCH_CHECKS:
+                ctx.findings.extend(batch_check(ctx))
             ctx.scans = self._scans(ctx, now, scan)
             ctx.findings.extend(_scan_pattern_plausible(ctx))
         return Verdict(

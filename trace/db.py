@@ -15,18 +15,22 @@ from contextlib import contextmanager
 from enum import StrEnum
 from importlib import resources
 from importlib.metadata import entry_points
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, cast
 from urllib.parse import quote
 
 from sqlalchemy import (
     BigInteger,
+    CursorResult,
     DateTime,
+    Delete,
     Engine,
     Enum,
     Integer,
     MetaData,
     String,
+    Table,
     TypeDecorator,
+    Update,
     create_engine,
     event,
     text,
@@ -58,6 +62,13 @@ def utcnow() -> dt.datetime:
 def vietnam_today(now: dt.datetime | None = None) -> dt.date:
     """The calendar day in Vietnam at ``now`` (default: now)."""
     return (now or utcnow()).astimezone(VIETNAM).date()
+
+
+def rowcount(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE in ``session``; how many rows its WHERE matched."""
+    # Session.execute is typed to return any Result; a DML statement's is a
+    # CursorResult, the only kind with rowcount.
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -117,6 +128,11 @@ class Base(DeclarativeBase):
         str200: String(200),
         str: String(500),
     }
+
+    if TYPE_CHECKING:
+        # DeclarativeBase types this as any FromClause; every model here maps a
+        # plain Table (none assigns __table__ a select or a join).
+        __table__: ClassVar[Table]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -103,7 +103,8 @@ class LotTree:
 
     def to_json(self) -> dict[str, Any]:
         """Flat lots and edges: a thousand generations would not nest in JSON parsers."""
-        lots, edges = [], []
+        lots: list[dict[str, Any]] = []
+        edges: list[dict[str, Any]] = []
         for node in self.walk():
             lots.append(_lot_json(node.lot, raw=node.is_raw))
             edges.extend(
@@ -143,7 +144,7 @@ def _not_corrected(event_id: Any) -> ColumnElement[bool]:
     return ~exists().where(correction.corrects_id == event_id)
 
 
-def _transformation_pairs() -> tuple[Any, Any, Select[Any]]:
+def _transformation_pairs() -> tuple[type[EventLot], type[EventLot], Select[int, int]]:
     """(output link, input link, a SELECT joining them on one effective event)."""
     out, inp = aliased(EventLot), aliased(EventLot)
     pairs = (

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from ocop.stamps.models import ScanLog, StampBatch, StampScan
 from ocop.stamps.serial import Serial
 from ocop.stamps.token import UINT32_MAX
+from ocop.trace.db import rowcount
 from ocop.trace.models import Lot
 
 from .errors import ReportAlreadyHandled, ReportRefused, UnknownStamp
@@ -148,12 +149,13 @@ def mark_handled(
     if note is not None and len(note) > MAX_NOTE:
         raise ReportRefused(f"the note can have at most {MAX_NOTE} characters")
     # One conditional UPDATE: of two people handling it at once, exactly one wins.
-    result = session.execute(
+    changed = rowcount(
+        session,
         update(FakeReport)
         .where(FakeReport.id == report_id, FakeReport.handled_at.is_(None))
-        .values(handled_at=now, handled_by=by, handled_note=note)
+        .values(handled_at=now, handled_by=by, handled_note=note),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if changed != 1:
         report = session.get(FakeReport, report_id)
         if report is None:
             raise ReportRefused(f"there is no report {report_id}")

@@ -277,7 +277,7 @@ def _product_of(members: Sequence[CodeCheck]) -> str | None:
     # A verified stamp's word first: a forged code's batch number proves nothing.
     verified = [m.product for m in members if m.lot and m.product]
     claimed = [m.product for m in members if m.product]
-    return (verified or claimed or [None])[0]
+    return next(iter(verified or claimed), None)
 
 
 # ---- photos

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from ocop.trace.db import rowcount
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
 from ocop.trace.importer import ImportSummary, import_records
 from ocop.trace.importer.vocabulary import FORMAT
@@ -179,12 +180,13 @@ def approve_product(session: Session, product: Product) -> bool:
 
     One conditional UPDATE, so two officers approving at once record one approval.
     """
-    changed = session.execute(
+    changed = rowcount(
+        session,
         update(Product)
         .where(Product.id == product.id, Product.approved.is_(False))
         .values(approved=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     return changed == 1
 
 

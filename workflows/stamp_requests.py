@@ -32,7 +32,7 @@ from ocop.stamps.pin import PinSecret
 from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
 from ocop.stamps.render.files import OutputNotWritable
 from ocop.stamps.render.labels import LabelLayout
-from ocop.trace.db import Database, utcnow, vietnam_today
+from ocop.trace.db import Database, rowcount, utcnow, vietnam_today
 from ocop.trace.errors import DomainError
 from ocop.trace.models import Lot, Organisation
 
@@ -152,7 +152,8 @@ def abandon_request(
     becomes ``failed`` so that the producer can ask again.
     """
     now = now or utcnow()
-    changed = session.execute(
+    changed = rowcount(
+        session,
         update(StampRequest)
         .where(
             StampRequest.id == request_id,
@@ -163,8 +164,8 @@ def abandon_request(
             status=RequestStatus.FAILED,
             decision_note=f"issuing did not finish; closed by {actor[:150]}; ask again",
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     request = session.get(StampRequest, request_id, populate_existing=True)
     if request is None:
         raise RequestRefused(f"there is no stamp request {request_id}")
@@ -336,12 +337,13 @@ def _claim(
     # One statement decides who wins: a second officer's UPDATE finds no
     # pending row (PostgreSQL re-checks the WHERE after the first commits;
     # SQLite runs writers one at a time).
-    changed = session.execute(
+    changed = rowcount(
+        session,
         update(StampRequest)
         .where(StampRequest.id == request_id, StampRequest.status == RequestStatus.PENDING)
         .values(status=status, decided_by=actor[:200], decided_at=now, decision_note=note)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     request = session.get(StampRequest, request_id, populate_existing=True)
     if request is None:
         raise RequestRefused(f"there is no stamp request {request_id}")

@@ -13,9 +13,9 @@ import secrets
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import IO, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
 from ocop.stamps.errors import StampError
 
@@ -27,8 +27,16 @@ class OutputNotWritable(StampError):
     """The output file cannot be created where it was asked for."""
 
 
-@contextmanager
-def atomic_output(path: str | os.PathLike[str], *, text: bool = False) -> Iterator[IO]:
+@overload
+def atomic_output(
+    path: str | os.PathLike[str], *, text: Literal[False] = False
+) -> AbstractContextManager[BinaryIO]: ...
+@overload
+def atomic_output(
+    path: str | os.PathLike[str], *, text: Literal[True]
+) -> AbstractContextManager[TextIO]: ...
+@contextmanager  # yields Any: the overloads above tell callers BinaryIO or TextIO
+def atomic_output(path: str | os.PathLike[str], *, text: bool = False) -> Iterator[Any]:
     """Open a temporary file beside `path`; rename it onto `path` only on success.
 
     Binary by default; `text=True` gives UTF-8 text with newlines left alone (as the

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -263,6 +263,7 @@ class Import:
             for code, gtin in self.session.execute(
                 select(Product.code, Product.gtin).where(Product.gtin.in_(chunk))
             ):
+                gtin = cast(str, gtin)  # IN never matches NULL
                 if gtins[gtin].code != code:
                     raise InvalidRecord(
                         f"GTIN {gtin} already belongs to product {code!r}",
@@ -273,6 +274,7 @@ class Import:
             for code, gln in self.session.execute(
                 select(Facility.code, Facility.gln).where(Facility.gln.in_(chunk))
             ):
+                gln = cast(str, gln)  # IN never matches NULL
                 if glns[gln].code != code:
                     raise InvalidRecord(
                         f"GLN {gln} already belongs to facility {code!r}", f"{glns[gln].path}.gln"

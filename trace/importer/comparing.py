@@ -147,9 +147,9 @@ class _Comparison:
             if (c.scheme.value, c.number) in job.db_certs:
                 self._compare_cert(c, job.db_certs[(c.scheme.value, c.number)])
         plan.new_lots = [x for x in p.lots if x.code not in job.db_lots]
-        for x in p.lots:
-            if x.code in job.db_lots:
-                self._compare_lot(x, job.db_lots[x.code])
+        for lot in p.lots:
+            if lot.code in job.db_lots:
+                self._compare_lot(lot, job.db_lots[lot.code])
         plan.new_events = [e for e in p.events if e.event_id not in job.db_events]
         self._compare_events([e for e in p.events if e.event_id in job.db_events])
         return plan

@@ -314,7 +314,7 @@ def _bulk_insert(
     dialect = connection.dialect
     # Python-side defaults (created_at, flags), which Core would fill in per row.
     defaults = {
-        c.key: now if c.default.is_callable else c.default.arg  # type: ignore[attr-defined]
+        c.key: now if c.default.is_callable else c.default.arg
         for c in table.c
         if c.default is not None and c.key not in rows[0]
     }
