@@ -1,7 +1,9 @@
-"""Fixtures that drive the whole app: Flask's test client and CLI runner."""
+"""Fixtures that drive the whole app: Flask's test client and CLI runner, and the
+world ``ocop demo`` makes."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,9 +11,16 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
 
+from ocop.keys import keystore_for
+from ocop.stamps import PinSecret, StampBatch, generate_stamps
+from ocop.stamps.issuance import IssuedStamp
 from ocop.trace.db import Database
 from ocop.web import create_app
+from ocop.web.cli import main
+
+from .snapshots import restored
 
 TEST_PASSPHRASE = "correct horse battery staple"
 
@@ -48,3 +57,29 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner | CliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app: Flask, instance: Path) -> list[IssuedStamp]:
+    """What ``ocop demo --no-serve`` leaves behind, and the demo batch's stamps.
+
+    The demo runs once per run and database; each test gets its records and
+    instance folder restored (``test_demo_twice_changes_nothing`` runs it for real).
+    """
+    return list(restored(app, instance, "demo", lambda: _run_demo(app)))
+
+
+def _run_demo(app: Flask) -> tuple[IssuedStamp, ...]:
+    result = app.test_cli_runner().invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    settings = app.config["OCOP"]
+    with app.extensions["ocop.db"].transaction() as session:
+        batch = session.scalars(select(StampBatch)).one()
+        keystore = keystore_for(settings.instance, os.environ, production=False)
+        pin_secret = PinSecret(settings.resolved_pin_secret())
+        signer = keystore.load(batch.key.kid)
+        return tuple(
+            generate_stamps(
+                signer, batch.id, batch.count, base_url=settings.base_url, pin_secret=pin_secret
+            )
+        )

@@ -16,8 +16,6 @@ from flask import request
 from PIL import Image
 from werkzeug.serving import make_server
 
-from tests.functional.test_verifier import demo  # noqa: F401 - fixture
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
@@ -55,7 +53,7 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_verify_page_at_phone_size(server, demo, tmp_path):  # noqa: F811
+def test_verify_page_at_phone_size(server, demo, tmp_path):
     base, seen = server
     url = f"{base}/V/{demo[0].token.encode()}"
     dom = _chromium(tmp_path, "--dump-dom", url)

@@ -16,9 +16,7 @@ from ocop.web.cli import main
 
 
 @pytest.fixture
-def sample(runner):
-    result = runner.invoke(main, ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
+def sample(runner, demo):
     lots = json.loads(runner.invoke(main, ["trace", "lots", "--json"]).output)
     stampable = [lot["code"] for lot in lots if lot["stampable"]]
     not_stampable = [lot["code"] for lot in lots if not lot["stampable"] and lot.get("product")]

@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import pytest
 from sqlalchemy import func, select
 
-from ocop.keys import keystore_for
-from ocop.stamps import StampBatch, StampScan, StampToken, generate_stamps
+from ocop.stamps import StampScan, StampToken
 from ocop.stamps.models import FakeReport
-from ocop.stamps.pin import PinSecret
-from ocop.web.cli import main
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 10) Mobile Safari/537.36"}
-
-
-@pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(main, ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
-    settings = app.config["OCOP"]
-    with app.extensions["ocop.db"].transaction() as session:
-        batch = session.scalars(select(StampBatch)).one()
-        keystore = keystore_for(settings.instance, os.environ, production=False)
-        pin_secret = PinSecret(settings.resolved_pin_secret())
-        stamps = list(generate_stamps(keystore.load(batch.key.kid), batch.id, batch.count,
-                                      base_url=settings.base_url, pin_secret=pin_secret))
-    return stamps
 
 
 def _tamper(token: StampToken) -> str:
