@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -30,23 +31,42 @@ def instance(tmp_path: Path) -> Path:
     return tmp_path / "instance"
 
 
-@pytest.fixture
-def app(
-    clean_database: Database, database_url: str, instance: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Flask]:
-    monkeypatch.setenv("OCOP_KEY_PASSPHRASE", TEST_PASSPHRASE)
-    monkeypatch.delenv("OCOP_KEY_PASSPHRASE_FILE", raising=False)
+@pytest.fixture(scope="session")
+def _app_for_the_run(
+    database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Flask, dict[str, Any]]]:
+    """One app per run and database: building one (its URL map, its templates, its
+    compiled SQL) costs more than most tests; ``app`` resets what a test may change."""
     app = create_app(
         {
             "database_url": database_url,
-            "instance": instance,
+            "instance": tmp_path_factory.mktemp("unused-instance"),
             "secret_key": "test-secret",
             "rate_limit": None,
             "TESTING": True,
         }
     )
-    yield app
+    yield app, dict(app.config)
     app.extensions["ocop.db"].dispose()
+
+
+@pytest.fixture
+def app(
+    _app_for_the_run: tuple[Flask, dict[str, Any]],
+    clean_database: Database,
+    instance: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Flask:
+    """The app on an empty database, with this test's own instance folder."""
+    monkeypatch.setenv("OCOP_KEY_PASSPHRASE", TEST_PASSPHRASE)
+    monkeypatch.delenv("OCOP_KEY_PASSPHRASE_FILE", raising=False)
+    app, config = _app_for_the_run
+    app.config.clear()
+    app.config.update(config)
+    app.config["OCOP"] = config["OCOP"].with_overrides({"instance": instance})
+    app.instance_path = str(instance)
+    app.extensions["ocop.cache"].clear()  # keys and certificates of the test before
+    return app
 
 
 @pytest.fixture

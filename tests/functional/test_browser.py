@@ -12,7 +12,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from flask import request
 from PIL import Image
 from werkzeug.serving import make_server
 
@@ -33,12 +32,14 @@ GREEN = (0x15, 0x80, 0x3D)
 def server(app):
     seen: list[tuple[str, int]] = []
 
-    @app.after_request
-    def _log(response):
-        seen.append((request.path, response.status_code))
-        return response
+    def logged(environ, start_response):
+        def start(status, headers, *rest):
+            seen.append((environ["PATH_INFO"], int(status.split()[0])))
+            return start_response(status, headers, *rest)
 
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+        return app(environ, start)
+
+    httpd = make_server("127.0.0.1", 0, logged, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}", seen
