@@ -12,11 +12,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from ocop.trace.db import Base, Database, scratch_schema
+from ocop.web.console import accounts
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# Argon2's production cost (64 MiB, 3 passes) would dominate the suite's time; the
+# algorithm and the code paths stay the same. Tests marked ``production_hashes``
+# keep the production hasher, to check its parameters.
+_CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+_CHEAP_DUMMY_HASH = _CHEAP_HASHER.hash("no account has this password")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if request.node.get_closest_marker("production_hashes"):
+        return
+    monkeypatch.setattr(accounts, "_hasher", _CHEAP_HASHER)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", _CHEAP_DUMMY_HASH)
 
 
 def _all_models() -> None:

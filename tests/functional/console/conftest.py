@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -20,7 +19,6 @@ from ocop.trace import load_sample
 from ocop.trace.models import Organisation, OrgKind
 from ocop.trace.queries import find_organisation
 from ocop.web.commands import prepare_instance
-from ocop.web.console import accounts
 from ocop.web.console.accounts import create_user
 from ocop.web.console.models import Role
 
@@ -29,15 +27,6 @@ from ..snapshots import restored
 PASSWORD = "mật khẩu đủ dài 2026"
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Argon2's production cost (64 MiB, 3 passes) would dominate the suite's time;
-    # the algorithm and the code paths stay the same.
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    )
 
 
 @dataclass
