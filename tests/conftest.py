@@ -13,12 +13,18 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import settings
 from sqlalchemy.orm import Session
 
 from ocop.trace.db import Base, Database, scratch_schema
 from ocop.web.console import accounts
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# A property test's first example pays for imports and warm-up, and a busy CI
+# machine runs slower still: a deadline would fail on the clock, not on a bug.
+settings.register_profile("ocop", deadline=None)
+settings.load_profile("ocop")
 
 # Argon2's production cost (64 MiB, 3 passes) would dominate the suite's time; the
 # algorithm and the code paths stay the same. Tests marked ``production_hashes``

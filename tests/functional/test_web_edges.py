@@ -101,7 +101,7 @@ def test_no_input_makes_a_500(app):
 
     client = app.test_client()
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
     @given(
         st.text(max_size=300), st.sampled_from(["/V/", "/v/", "/api/v1/verify/", "/p/products/"])
     )
