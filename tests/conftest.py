@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from ocop.trace.db import Base, Database, scratch_schema
 from ocop.web.console import accounts
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# GS1's EPCIS 2.0 JSON schema and examples, copied into the repository (see its README).
+EPCIS = Path(__file__).resolve().parent / "data" / "epcis"
 
 # A property test's first example pays for imports and warm-up, and a busy CI
 # machine runs slower still: a deadline would fail on the clock, not on a bug.
