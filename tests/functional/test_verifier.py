@@ -8,8 +8,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from ocop.keys.models import IssuerKey
 from ocop.stamps import StampScan, StampToken
 from ocop.stamps.models import FakeReport
+from ocop.web.cli import main
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 10) Mobile Safari/537.36"}
 
@@ -243,3 +245,19 @@ def test_report_text_is_stored_clean(client, demo, app):
         report = session.scalars(select(FakeReport)).one()
         assert report.message == "Tem lạ\nmàu nhạt"
         assert report.where_bought == "Chợ Hôm" and report.contact is None
+
+
+def test_a_key_revoked_after_a_scan_revokes_its_stamps_at_once(client, demo, app, runner):
+    # The verifier keeps keys a few seconds between requests; a revocation must not wait.
+    token = demo[9].token.encode()
+    assert client.get(f"/api/v1/verify/{token}", headers=PHONE).json["status"] == "genuine"
+    with app.extensions["ocop.db"].transaction() as session:
+        kid = session.scalars(select(IssuerKey.kid)).one()
+    revoked = runner.invoke(main, ["keys", "revoke", "--reason", "Khóa bị lộ", "--", kid])
+    assert revoked.exit_code == 0, revoked.output
+    verdict = client.get(f"/api/v1/verify/{token}", headers=PHONE).json
+    assert verdict["status"] == "revoked" and "key_revoked" in verdict["reasons"]
+    page = client.get(f"/V/{demo[10].token.encode()}", headers=PHONE).get_data(as_text=True)
+    assert "Tem này đã bị vô hiệu hoá" in page and "Tem chính hãng" not in page
+    bulk = client.post("/api/v1/verify", json={"codes": [token]}).json
+    assert [r["status"] for r in bulk["results"]] == ["revoked"]
