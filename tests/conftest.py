@@ -8,6 +8,7 @@ run gets a schema of its own, so parallel runs never meet.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,29 @@ settings.load_profile("ocop")
 # keep the production hasher, to check its parameters.
 _CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 _CHEAP_DUMMY_HASH = _CHEAP_HASHER.hash("no account has this password")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium, for the browser tests."""
+    return _program("chromium", "chromium-browser", package="chromium")
+
+
+@pytest.fixture(scope="session")
+def chromedriver() -> str:
+    """Chromium's WebDriver, for the console's Selenium tests."""
+    return _program("chromedriver", package="chromium-driver")
+
+
+def _program(*names: str, package: str) -> str:
+    found = next(filter(None, map(shutil.which, names)), None)
+    if found:
+        return found
+    missing = f"{names[0]} is not installed (Debian package {package})"
+    if os.environ.get("CI", "").lower() not in {"", "0", "false"}:
+        # CI installs it (.ci/run): a browser test skipped there is a test not run.
+        pytest.fail(f"{missing}; under CI the browser tests must run", pytrace=False)
+    pytest.skip(missing)
 
 
 @pytest.fixture(autouse=True)

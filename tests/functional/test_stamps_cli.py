@@ -6,6 +6,7 @@ import csv
 import json
 import zipfile
 
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
@@ -51,7 +52,6 @@ def test_csv_issue_and_every_row_verifies(runner, sample, tmp_path, app):
 
 
 def test_pdf_labels_decode_back_to_verifying_codes(runner, sample, tmp_path):
-    pdfium = pytest.importorskip("pypdfium2")
     lot, _ = sample
     out = tmp_path / "labels.pdf"
     assert _issue(runner, "--lot", lot, "--count", "45", "--out", str(out)).exit_code == 0

@@ -11,6 +11,7 @@ import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from flask import Flask
@@ -141,7 +142,6 @@ def test_producer_asks_authority_signs_producer_prints(
 
 
 def _pdf_codes(data: bytes) -> list[str]:
-    pdfium = pytest.importorskip("pypdfium2")
     page = pdfium.PdfDocument(data)[0]
     image: Image.Image = page.render(scale=300 / 72).to_pil()
     return [r.text for r in zxingcpp.read_barcodes(image)]
