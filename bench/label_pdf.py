@@ -3,9 +3,12 @@
 Writes N labels (default 20,000) of real-shape stamp URLs to a PDF, twice:
 the writer alone (codes encoded beforehand, reused), then the whole path from URL
 to page (signing excluded unless --sign). Prints stamps a second, peak memory, and
-decodes a sample of pages to check every code on them reads back.
+decodes a sample of pages to check every code on them reads back. A label count
+or a page's codes that differ from what was written stop the run with exit
+status 1.
 
     python bench/label_pdf.py [--count 20000] [--workers 2] [--mask 2] [--sign]
+    python bench/label_pdf.py --count 200   # a quick smoke run
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import zxingcpp
+from checks import expect
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ocop.stamps.qr import QrMatrix, encode, encode_many
@@ -69,6 +73,7 @@ def writer_alone(path: Path, count: int, seed: int, trace: bool) -> None:
     pool = [encode(url) for url in stamp_urls(50, seed, sign=False)]
     matrices = itertools.islice(itertools.cycle(pool), count)
     written, elapsed, peak = timed_write(path, labels_for(matrices), trace)
+    expect(written == count, f"writer alone: {written:,} labels written, not {count:,}")
     print(f"writer alone:   {written:,} labels in {elapsed:.2f} s = {written / elapsed:,.0f}/s")
     if trace:
         print(f"                tracemalloc peak {peak / 2**20:.1f} MiB")
@@ -78,6 +83,7 @@ def end_to_end(path: Path, args: argparse.Namespace) -> None:
     urls = stamp_urls(args.count, args.seed, args.sign)
     matrices = encode_many(urls, workers=args.workers, mask=args.mask)
     written, elapsed, peak = timed_write(path, labels_for(matrices), args.tracemalloc)
+    expect(written == args.count, f"URL to page: {written:,} labels written, not {args.count:,}")
     rate = f"{written:,} labels in {elapsed:.2f} s = {written / elapsed:,.0f}/s"
     print(f"URL to page:    {rate} (workers={args.workers}, mask={args.mask}, sign={args.sign})")
     if args.tracemalloc:
@@ -97,8 +103,14 @@ def check_pages(path: Path, args: argparse.Namespace, pages: int) -> None:
             image = document[number].render(scale=300 / 72).to_pil().convert("L")
             found = Counter(code.text for code in zxingcpp.read_barcodes(image))
             expected = Counter(urls[number * per_page : (number + 1) * per_page])
-            verdict = "all read, once each" if found == expected else "MISMATCH"
-            print(f"page {number + 1:>5}:     {sum(found.values())} codes decoded, {verdict}")
+            missing, extra = expected - found, found - expected
+            expect(
+                not missing and not extra,
+                f"page {number + 1}: {sum(missing.values())} codes missing, "
+                f"{sum(extra.values())} read that were not printed there",
+            )
+            read = sum(found.values())
+            print(f"page {number + 1:>5}:     {read} codes decoded, all read once each")
     finally:
         document.close()
 

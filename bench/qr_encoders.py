@@ -3,9 +3,12 @@
 Times python-qrcode (automatic mask, then a fixed mask), segno (same two), and
 zxing-cpp through ocop.stamps.qr.encode (same two, then spread over processes),
 on URLs of the real shape; prints codes a second and the QR version each reached,
-and checks that a sample of each encoder's codes decodes to the URL.
+and checks that a sample of each encoder's codes decodes to the URL, and that the
+processes of encode_many give the very matrices encode gives. A code that does
+not decode, or differs, stops the run with exit status 1.
 
     python bench/qr_encoders.py [--count 2000] [--base HTTP://127.0.0.1:5000]
+    python bench/qr_encoders.py --count 40 --sample 10 --parallel-count 200   # a smoke run
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable
 import qrcode
 import segno
 import zxingcpp
+from checks import expect
 from PIL import Image
 
 from ocop.stamps.qr import encode, encode_many
@@ -81,8 +85,11 @@ def measure(name: str, encoder: Callable[[str], Matrix], urls: list[str], sample
 
 def report(name: str, rate: float, matrices: list[Matrix], urls: list[str], sample: int) -> None:
     versions = sorted({(side - 17) // 4 for side, _ in matrices})
-    good = sum(decodes(m, url) for m, url in zip(matrices[:sample], urls, strict=False))
-    print(f"{name:<34} {rate:>9,.0f} codes/s  version {versions}  decoded {good}/{sample}")
+    checked = min(sample, len(matrices))
+    good = sum(decodes(m, url) for m, url in zip(matrices[:checked], urls, strict=False))
+    print(f"{name:<34} {rate:>9,.0f} codes/s  version {versions}  decoded {good}/{checked}")
+    expect(len(matrices) == len(urls), f"{name}: {len(matrices)} codes for {len(urls)} URLs")
+    expect(good == checked, f"{name}: {checked - good} of {checked} codes do not decode")
 
 
 def measure_parallel(urls: list[str], workers: int, sample: int) -> None:
@@ -91,6 +98,9 @@ def measure_parallel(urls: list[str], workers: int, sample: int) -> None:
     elapsed = time.perf_counter() - started
     name = f"zxing-cpp, auto mask, {workers} processes"
     report(name, len(urls) / elapsed, matrices, urls, sample)
+    step = max(1, len(urls) // sample)
+    same = all(matrices[i] == with_zxing(None)(urls[i]) for i in range(0, len(urls), step))
+    expect(same, f"{name}: a matrix differs from what encode gives in one process")
 
 
 def main() -> None:

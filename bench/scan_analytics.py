@@ -13,14 +13,21 @@ them by one INSERT ... SELECT, as the verifier would have counted them.
 
 It then times each dashboard query and the whole page through the Flask test
 client, signed in, for a producer (40 batches) and an authority (all 200
-of them), over 30 and 90 days: median of several runs, first without the
-indexes of migration 0005 and then with them. On PostgreSQL the run uses a
-schema of its own and drops it afterwards.
+of them), over 30 and 90 days: median of several runs, each after one warm-up
+run, first without the indexes of migration 0005 and then with them. On
+PostgreSQL the run uses a schema of its own and drops it afterwards.
+
+The answers must not depend on the indexes: every query's result and the CSV
+export are compared between the two passes, and the seeded counts checked; any
+mismatch stops the run with exit status 1.
+
+    python bench/scan_analytics.py --scans 20000 --runs 1   # a quick smoke run
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import random
 import re
@@ -32,6 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from checks import expect
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
@@ -230,15 +238,26 @@ def set_indexes(db: Database, new: bool) -> float:
     return time.perf_counter() - started
 
 
-def median_ms(action: Callable[[], Any], runs: int) -> float:
-    if runs > 1:
-        action()  # warm: the first run pays for caches and compiled statements
+def median_ms(action: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    """The median of ``runs`` timed runs, after one untimed; and the last run's answer."""
+    answer = action()  # warm: the first run pays for caches and compiled statements
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        action()
+        answer = action()
         times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+    return statistics.median(times) * 1000, canonical(answer)
+
+
+def canonical(value: Any) -> Any:
+    """An answer in a form to compare: records as plain values, collections in a set order."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return canonical(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return sorted((repr(k), canonical(v)) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted((canonical(v) for v in value), key=repr)
+    return value
 
 
 def signed_in(app: Flask, email: str) -> FlaskClient:
@@ -252,17 +271,22 @@ def signed_in(app: Flask, email: str) -> FlaskClient:
     return client
 
 
-def page(client: FlaskClient, url: str) -> Callable[[], None]:
-    def get() -> None:
+def page(client: FlaskClient, url: str) -> Callable[[], bytes | None]:
+    """GET ``url``; the body is the answer for a CSV (an HTML page carries a fresh token)."""
+
+    def get() -> bytes | None:
         response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
+        expect(response.status_code == 200, f"GET {url} answered {response.status_code}")
+        return response.data if response.mimetype == "text/csv" else None
 
     return get
 
 
-def measure(
-    db: Database, app: Flask, seeded: dict[str, Any], runs: int
-) -> dict[str, dict[str, float]]:
+Figures = dict[str, dict[str, float]]
+
+
+def measure(db: Database, app: Flask, seeded: dict[str, Any], runs: int) -> tuple[Figures, dict]:
+    """Milliseconds per query and page, and what each answered."""
     today = vietnam_today()
     scopes = {
         "producer": analytics.Scope(organisation_id=seeded["producer"]),
@@ -272,50 +296,58 @@ def measure(
         "producer": signed_in(app, "producer@bench.vn"),
         "authority": signed_in(app, "authority@bench.vn"),
     }
-    figures: dict[str, dict[str, float]] = {}
+    figures: Figures = {}
+    answers: dict[tuple[str, str], Any] = {}
+
+    def time_it(column: str, row: str, action: Callable[[], Any]) -> None:
+        figures[column][row], answers[(column, row)] = median_ms(action, runs)
+
     for who, scope in scopes.items():
         for days in (30, 90):
             period = analytics.Period.last(days, today)
             column = f"{who} {days}d"
-            got = figures.setdefault(column, {})
+            figures[column] = {}
             with db.sessionmaker() as session:
                 batches = analytics.batches_in(session, scope)
                 ids = None if scope.everything else set(batches)  # as the dashboard does
-                got["batches in scope"] = median_ms(
-                    lambda s=session, c=scope: analytics.batches_in(s, c), runs
+                time_it(
+                    column,
+                    "batches in scope",
+                    lambda s=session, c=scope: analytics.batches_in(s, c),
                 )
-                got["scans per day and batch"] = median_ms(
-                    lambda s=session, i=set(batches), p=period: analytics.tallies(s, i, p), runs
+                time_it(
+                    column,
+                    "scans per day and batch",
+                    lambda s=session, i=set(batches), p=period: analytics.tallies(s, i, p),
                 )
-                got["suspect stamps"] = median_ms(
+                time_it(
+                    column,
+                    "suspect stamps",
                     lambda s=session, i=ids, p=period: analytics.suspect_stamps(
                         s, i, p, device_threshold=10
                     ),
-                    runs,
                 )
-                got["places"] = median_ms(
-                    lambda s=session, i=ids, p=period: analytics.places(s, i, p), runs
+                time_it(
+                    column, "places", lambda s=session, i=ids, p=period: analytics.places(s, i, p)
                 )
-                got["dashboard (all queries)"] = median_ms(
+                time_it(
+                    column,
+                    "dashboard (all queries)",
                     lambda s=session, c=scope, p=period: analytics.dashboard(
                         s, c, p, device_threshold=10
                     ),
-                    runs,
                 )
             start = period.start.isoformat()
             url = f"/console/analytics?start={start}&end={today.isoformat()}"
-            got["GET /console/analytics"] = median_ms(page(clients[who], url), runs)
-            got["GET /console/analytics.csv"] = median_ms(
-                page(clients[who], url.replace("analytics?", "analytics.csv?")), runs
-            )
+            time_it(column, "GET /console/analytics", page(clients[who], url))
+            csv_url = url.replace("analytics?", "analytics.csv?")
+            time_it(column, "GET /console/analytics.csv", page(clients[who], csv_url))
     recall = f"/console/analytics?lot={seeded['recalled']}"
-    figures["producer 30d"]["GET ?lot= (recalled lot)"] = median_ms(
-        page(clients["producer"], recall), runs
-    )
-    return figures
+    time_it("producer 30d", "GET ?lot= (recalled lot)", page(clients["producer"], recall))
+    return figures, answers
 
 
-def report(title: str, figures: dict[str, dict[str, float]]) -> None:
+def report(title: str, figures: Figures) -> None:
     columns = list(figures)
     rows = list(dict.fromkeys(row for col in figures.values() for row in col))
     print(f"\n{title} (ms, median)")
@@ -334,7 +366,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
-        "--baseline-runs", type=int, default=1, help="without the indexes (slow: seconds each)"
+        "--baseline-runs",
+        type=int,
+        default=1,
+        help="without the indexes (slow: seconds each), after one untimed warm-up run",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, database(args.database_url) as (db, url):
@@ -352,6 +387,8 @@ def main() -> None:
             today = vietnam_today()
             mine = analytics.tallies(session, set(own), analytics.Period.last(args.days, today))
         share = sum(t.counts.total for t in mine)
+        expect(logged == args.scans, f"seeded {logged:,} scans, not {args.scans:,}")
+        expect(0 < share < logged, f"the producer's batches have {share:,} of {logged:,} scans")
         print(f"engine: {engine}")
         print(f"seeded {logged:,} scans of {stamps:,} stamps in 200 batches in {seconds:.0f} s")
         print(f"the producer's {len(own)} batches have {share:,} of them")
@@ -363,12 +400,16 @@ def main() -> None:
                 "rate_limit": None,
             }
         )
-        without = measure(db, app, seeded, args.baseline_runs)
+        without, before = measure(db, app, seeded, args.baseline_runs)
         report("without the indexes of 0005 (0004's only)", without)
         seconds = set_indexes(db, new=True)
         print(f"\ncreating the indexes of 0005 took {seconds:.1f} s")
-        report("with the indexes of 0005", measure(db, app, seeded, args.runs))
+        figures, after = measure(db, app, seeded, args.runs)
+        report("with the indexes of 0005", figures)
         app.extensions["ocop.db"].dispose()
+        differ = [" / ".join(key) for key in before if before[key] != after[key]]
+        expect(not differ, "answers differ with and without the indexes: " + "; ".join(differ))
+        print("\nevery answer is the same with and without the indexes of 0005")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from checks import expect
+
 import ocop.keys.models
 import ocop.stamps.models  # noqa: F401  (every table, as in production)
 from ocop.trace.db import Database, scratch_schema
@@ -160,10 +162,10 @@ def main() -> None:
         print(f"file: {count:,} events, {path.stat().st_size / 1e6:.1f} MB")
 
         seconds, summary = timed(lambda: import_file(db, path))
-        assert summary.created["events"] == count, summary
+        expect(summary.created["events"] == count, f"import created {summary}, not {count} events")
         print(f"import:          {seconds:6.2f} s  {count / seconds:9,.0f} events/s")
         seconds, summary = timed(lambda: import_file(db, path))
-        assert summary.total_created == 0, summary
+        expect(summary.total_created == 0, f"importing again created {summary}")
         print(f"import again:    {seconds:6.2f} s  {count / seconds:9,.0f} events/s (nothing new)")
 
         deep = Path(folder) / "deep.json"
@@ -178,12 +180,12 @@ def _time_tree(db: Database, code: str, depth: int) -> None:
         with db.transaction() as session:
             lot = find_lot(session, code)
             seconds, tree = timed(lambda lot=lot, s=session: upstream_tree(s, lot))
-            assert len(tree) == depth + 1
+            expect(len(tree) == depth + 1, f"upstream tree of {len(tree)} lots, not {depth + 1}")
             trees.append(seconds)
         with db.transaction() as session:
             lot = find_lot(session, code)
             seconds, events = timed(lambda lot=lot, s=session: journey(s, lot))
-            assert len(events) == depth
+            expect(len(events) == depth, f"journey of {len(events)} events, not {depth}")
             journeys.append(seconds)
     tree_ms, journey_ms = statistics.median(trees) * 1000, statistics.median(journeys) * 1000
     print(f"upstream tree, {depth:,} ancestors: {tree_ms:6.1f} ms (median of 5)")

@@ -7,8 +7,15 @@ measures with wrk (16 connections, 10 s each):
   different stamp, as a phone would send it (so every scan is counted: a write);
 and then times a 1,000-code bulk POST /api/v1/verify (median of 5).
 
+An ``invalid`` verdict is a 200 too, and the cheaper path: so a sample of stamps
+is verified before and after each run and must come back genuine (or suspect for
+having been scanned by many devices) with its own serial; every bulk result is
+checked the same way; a socket error or a non-2xx answer under load fails the
+run. Any mismatch stops it with exit status 1.
+
     python bench/verifier_http.py                       # SQLite
     python bench/verifier_http.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python bench/verifier_http.py --seconds 1 --count 50  # a quick smoke run
 Needs wrk (Debian package `wrk`).
 """
 
@@ -27,12 +34,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+from checks import expect
 
 from ocop.trace.db import scratch_schema
 
 PHONE = "Mozilla/5.0 (Linux; Android 10) AppleWebKit/537.36 Mobile Safari/537.36"
+# The checks' own requests say they are a machine, so they count no scan.
+CHECKER = "ocop-bench-check (python-urllib)"
+SAMPLE = 25
 
 
 def free_port() -> int:
@@ -59,9 +72,45 @@ def wrk(url: str, lua: Path | None, seconds: int) -> tuple[float, float]:
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    if "Non-2xx" in out:
-        raise SystemExit(f"errors under load:\n{out}")
+    expect("Non-2xx" not in out, f"non-2xx answers under load on {url}:\n{out}")
+    expect("Socket errors" not in out, f"socket errors under load on {url}:\n{out}")
     return rate, float(p99.group(1)) * scale
+
+
+def expect_stamp(result: dict, serial: str, where: str) -> None:
+    """A verdict on one of our stamps: genuine, or suspect only for its many scanners."""
+    status, reasons = result.get("status"), result.get("reasons")
+    expect(
+        status == "genuine" or (status == "suspect" and reasons == ["scan_limit_exceeded"]),
+        f"{where}: stamp {serial} came back {status} {reasons}",
+    )
+    got = result.get("serial")
+    expect(got == serial, f"{where}: stamp {serial} came back as {got}")
+
+
+def get(url: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"User-Agent": CHECKER})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def check_sample(base: str, rows: list[dict[str, str]], when: str) -> None:
+    """A spread of the stamps through the API and the page: each one genuine and itself."""
+    step = max(1, len(rows) // SAMPLE)
+    for row in rows[::step]:
+        status, body = get(f"{base}/api/v1/verify/{row['token']}")
+        expect(status == 200, f"{when}: GET /api/v1/verify/ answered {status}")
+        expect_stamp(json.loads(body), row["serial"], f"{when}, API")
+        status, page = get(f"{base}/V/{row['token']}")
+        expect(status == 200, f"{when}: GET /V/ answered {status}")
+        expect(row["serial"] in page, f"{when}: the page of stamp {row['serial']} lacks its serial")
+        expect(
+            "Tem chính hãng" in page or "Cần lưu ý" in page,
+            f"{when}: the page of stamp {row['serial']} shows no genuine or suspect verdict",
+        )
 
 
 def lua_paths(folder: Path, prefix: str, tokens: list[str]) -> Path:
@@ -75,8 +124,9 @@ def lua_paths(folder: Path, prefix: str, tokens: list[str]) -> Path:
     return script
 
 
-def bulk(base: str, tokens: list[str]) -> float:
-    body = json.dumps({"codes": tokens[:1000]}).encode()
+def bulk(base: str, rows: list[dict[str, str]]) -> float:
+    rows = rows[:1000]
+    body = json.dumps({"codes": [row["token"] for row in rows]}).encode()
     times = []
     for _ in range(5):
         request = urllib.request.Request(
@@ -86,7 +136,9 @@ def bulk(base: str, tokens: list[str]) -> float:
         with urllib.request.urlopen(request) as response:
             results = json.load(response)["results"]
         times.append(time.perf_counter() - start)
-        assert len(results) == 1000 and results[0]["status"] in ("genuine", "suspect")
+        expect(len(results) == len(rows), f"bulk: {len(results)} results for {len(rows)} codes")
+        for row, result in zip(rows, results, strict=True):
+            expect_stamp(result, row["serial"], "bulk")
     return statistics.median(times)
 
 
@@ -94,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--count", type=int, default=2000, help="stamps to verify (2000)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -125,11 +178,13 @@ def main() -> None:
             "--lot",
             lot,
             "--count",
-            "2000",
+            str(args.count),
             "--out",
             str(out),
         )
-        tokens = [row["token"] for row in csv.DictReader(out.open())]
+        rows = list(csv.DictReader(out.open()))
+        expect(len(rows) == args.count, f"issued {len(rows)} stamps, not {args.count}")
+        tokens = [row["token"] for row in rows]
         server = subprocess.Popen(
             [
                 str(bin_dir / "gunicorn"),
@@ -152,10 +207,13 @@ def main() -> None:
                 except OSError:
                     time.sleep(0.1)
             engine = "PostgreSQL" if url else "SQLite"
+            check_sample(base, rows, "before the load")
             trivial, trivial_p99 = wrk(f"{base}/healthz", None, args.seconds)
             api, api_p99 = wrk(base, lua_paths(work, "/api/v1/verify/", tokens), args.seconds)
+            check_sample(base, rows, "after GET /api/v1/verify/")
             page, page_p99 = wrk(base, lua_paths(work, "/V/", tokens), args.seconds)
-            bulk_s = bulk(base, tokens)
+            check_sample(base, rows, "after GET /V/")
+            bulk_s = bulk(base, rows)
             print(f"{engine}, gunicorn 2 workers, wrk 2 threads x 16 connections")
             print(f"  trivial /healthz       {trivial:8.0f} req/s  p99 {trivial_p99:6.1f} ms")
             print(

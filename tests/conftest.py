@@ -8,15 +8,64 @@ run gets a schema of its own, so parallel runs never meet.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from hypothesis import settings
 from sqlalchemy.orm import Session
 
 from ocop.trace.db import Base, Database, load_models, scratch_schema
+from ocop.workflows import accounts
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# GS1's EPCIS 2.0 JSON schema and examples, copied into the repository (see its README).
+EPCIS = Path(__file__).resolve().parent / "data" / "epcis"
+
+# A property test's first example pays for imports and warm-up, and a busy CI
+# machine runs slower still: a deadline would fail on the clock, not on a bug.
+settings.register_profile("ocop", deadline=None)
+settings.load_profile("ocop")
+
+# Argon2's production cost (64 MiB, 3 passes) would dominate the suite's time; the
+# algorithm and the code paths stay the same. Tests marked ``production_hashes``
+# keep the production hasher, to check its parameters.
+_CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+_CHEAP_DUMMY_HASH = _CHEAP_HASHER.hash("no account has this password")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium, for the browser tests."""
+    return _program("chromium", "chromium-browser", package="chromium")
+
+
+@pytest.fixture(scope="session")
+def chromedriver() -> str:
+    """Chromium's WebDriver, for the console's Selenium tests."""
+    return _program("chromedriver", package="chromium-driver")
+
+
+def _program(*names: str, package: str) -> str:
+    found = next(filter(None, map(shutil.which, names)), None)
+    if found:
+        return found
+    missing = f"{names[0]} is not installed (Debian package {package})"
+    if os.environ.get("CI", "").lower() not in {"", "0", "false"}:
+        # CI installs it (.ci/run): a browser test skipped there is a test not run.
+        pytest.fail(f"{missing}; under CI the browser tests must run", pytrace=False)
+    pytest.skip(missing)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if request.node.get_closest_marker("production_hashes"):
+        return
+    monkeypatch.setattr(accounts, "_hasher", _CHEAP_HASHER)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", _CHEAP_DUMMY_HASH)
 
 
 @pytest.fixture(scope="session")

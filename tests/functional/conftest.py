@@ -1,17 +1,27 @@
-"""Fixtures that drive the whole app: Flask's test client and CLI runner."""
+"""Fixtures that drive the whole app: Flask's test client and CLI runner, and the
+world ``ocop demo`` makes."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
 
+from ocop.keys import keystore_for
+from ocop.stamps import PinSecret, StampBatch, generate_stamps
+from ocop.stamps.issuance import IssuedStamp
 from ocop.trace.db import Database
 from ocop.web import create_app
+from ocop.web.cli import main
+
+from .snapshots import restored
 
 TEST_PASSPHRASE = "correct horse battery staple"
 
@@ -21,23 +31,42 @@ def instance(tmp_path: Path) -> Path:
     return tmp_path / "instance"
 
 
-@pytest.fixture
-def app(
-    clean_database: Database, database_url: str, instance: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Flask]:
-    monkeypatch.setenv("OCOP_KEY_PASSPHRASE", TEST_PASSPHRASE)
-    monkeypatch.delenv("OCOP_KEY_PASSPHRASE_FILE", raising=False)
+@pytest.fixture(scope="session")
+def _app_for_the_run(
+    database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Flask, dict[str, Any]]]:
+    """One app per run and database: building one (its URL map, its templates, its
+    compiled SQL) costs more than most tests; ``app`` resets what a test may change."""
     app = create_app(
         {
             "database_url": database_url,
-            "instance": instance,
+            "instance": tmp_path_factory.mktemp("unused-instance"),
             "secret_key": "test-secret",
             "rate_limit": None,
             "TESTING": True,
         }
     )
-    yield app
+    yield app, dict(app.config)
     app.extensions["ocop.db"].dispose()
+
+
+@pytest.fixture
+def app(
+    _app_for_the_run: tuple[Flask, dict[str, Any]],
+    clean_database: Database,
+    instance: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Flask:
+    """The app on an empty database, with this test's own instance folder."""
+    monkeypatch.setenv("OCOP_KEY_PASSPHRASE", TEST_PASSPHRASE)
+    monkeypatch.delenv("OCOP_KEY_PASSPHRASE_FILE", raising=False)
+    app, config = _app_for_the_run
+    app.config.clear()
+    app.config.update(config)
+    app.config["OCOP"] = config["OCOP"].with_overrides({"instance": instance})
+    app.instance_path = str(instance)
+    app.extensions["ocop.cache"].clear()  # keys and certificates of the test before
+    return app
 
 
 @pytest.fixture
@@ -48,3 +77,29 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner | CliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app: Flask, instance: Path) -> list[IssuedStamp]:
+    """What ``ocop demo --no-serve`` leaves behind, and the demo batch's stamps.
+
+    The demo runs once per run and database; each test gets its records and
+    instance folder restored (``test_demo_twice_changes_nothing`` runs it for real).
+    """
+    return list(restored(app, instance, "demo", lambda: _run_demo(app)))
+
+
+def _run_demo(app: Flask) -> tuple[IssuedStamp, ...]:
+    result = app.test_cli_runner().invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    settings = app.config["OCOP"]
+    with app.extensions["ocop.db"].transaction() as session:
+        batch = session.scalars(select(StampBatch)).one()
+        keystore = keystore_for(settings.instance, os.environ, production=False)
+        pin_secret = PinSecret(settings.resolved_pin_secret())
+        signer = keystore.load(batch.key.kid)
+        return tuple(
+            generate_stamps(
+                signer, batch.id, batch.count, base_url=settings.base_url, pin_secret=pin_secret
+            )
+        )

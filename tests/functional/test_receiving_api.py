@@ -20,7 +20,6 @@ from .console.test_receiving import EAN13, FORGED_LOT, GOOD, OTHER_SITE, events,
 
 # The console's world (sample records, the authority's key, the distributor) serves here too.
 world = console.world
-cheap_hashes = console.cheap_hashes
 
 URL = "/api/v1/receiving"
 

@@ -6,6 +6,7 @@ import csv
 import json
 import zipfile
 
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
@@ -16,9 +17,7 @@ from ocop.web.cli import main
 
 
 @pytest.fixture
-def sample(runner):
-    result = runner.invoke(main, ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
+def sample(runner, demo):
     lots = json.loads(runner.invoke(main, ["trace", "lots", "--json"]).output)
     stampable = [lot["code"] for lot in lots if lot["stampable"]]
     not_stampable = [lot["code"] for lot in lots if not lot["stampable"] and lot.get("product")]
@@ -53,7 +52,6 @@ def test_csv_issue_and_every_row_verifies(runner, sample, tmp_path, app):
 
 
 def test_pdf_labels_decode_back_to_verifying_codes(runner, sample, tmp_path):
-    pdfium = pytest.importorskip("pypdfium2")
     lot, _ = sample
     out = tmp_path / "labels.pdf"
     assert _issue(runner, "--lot", lot, "--count", "45", "--out", str(out)).exit_code == 0

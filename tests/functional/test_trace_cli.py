@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ocop.web import create_app
 from ocop.web.cli import main
-from tests.conftest import SHARED
+from tests.conftest import EPCIS
 from tests.unit.trace.documents import chain, event_id, row_counts
 
 SAMPLE = resources.files("ocop.trace") / "sample.json"
@@ -113,7 +113,7 @@ def test_export_epcis_is_valid(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "Wrote 9 events" in result.stderr
-    schema = json.loads((SHARED / "standards/epcis/EPCIS-JSON-Schema.json").read_text("utf-8"))
+    schema = json.loads((EPCIS / "EPCIS-JSON-Schema.json").read_text("utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     document = json.loads(out.read_text("utf-8"))

@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import pytest
 from sqlalchemy import func, select
 
-from ocop.keys import keystore_for
-from ocop.stamps import StampBatch, StampScan, StampToken, generate_stamps
-from ocop.stamps.pin import PinSecret
+from ocop.keys.models import IssuerKey
+from ocop.stamps import StampScan, StampToken
 from ocop.web.cli import main
 from ocop.workflows.models import FakeReport
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 10) Mobile Safari/537.36"}
-
-
-@pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(main, ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
-    settings = app.config["OCOP"]
-    with app.extensions["ocop.db"].transaction() as session:
-        batch = session.scalars(select(StampBatch)).one()
-        keystore = keystore_for(settings.instance, os.environ, production=False)
-        pin_secret = PinSecret(settings.resolved_pin_secret())
-        stamps = list(generate_stamps(keystore.load(batch.key.kid), batch.id, batch.count,
-                                      base_url=settings.base_url, pin_secret=pin_secret))
-    return stamps
 
 
 def _tamper(token: StampToken) -> str:
@@ -137,6 +121,10 @@ def test_many_devices_make_a_stamp_suspect_kindly(app, demo):
     page = response.get_data(as_text=True)
     assert "Cần lưu ý" in page
     assert "rất có thể bạn đang giữ tem gốc" in page
+    crawler = {"User-Agent": "Googlebot/2.1"}  # counts nothing
+    verdict = app.test_client().get(f"/api/v1/verify/{token}", headers=crawler).json
+    assert verdict["status"] == "suspect" and verdict["reasons"] == ["scan_limit_exceeded"]
+    assert verdict["scans"]["devices"] == threshold + 1
     same = app.test_client()
     same.get(f"/V/{demo[5].token.encode()}", headers=PHONE)
     again = same.get(f"/api/v1/verify/{demo[5].token.encode()}", headers=PHONE).json
@@ -188,7 +176,12 @@ def test_health_and_readiness(client, demo):
 
 
 def test_readiness_fails_without_a_key(client):
-    assert client.get("/readyz").status_code == 503
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json == {
+        "status": "not ready",
+        "checks": {"database": "ok", "keys": "no active key"},
+    }
 
 
 def test_security_headers_on_every_response(client, demo):
@@ -206,14 +199,24 @@ def test_api_404_is_problem_json(client):
     assert response.mimetype == "application/problem+json"
 
 
+def _pin_claims(app, stamp) -> tuple[int, object] | None:
+    with app.extensions["ocop.db"].transaction() as session:
+        row = session.get(StampScan, (stamp.serial.batch, stamp.serial.index))
+        return (row.pin_claims, row.pin_claimed_at) if row else None
+
+
 def test_pin_claim_first_then_again_then_wrong(client, demo, app):
     stamp = demo[6]
     token = stamp.token.encode()
     assert client.post(f"/V/{token}/pin", data={"pin": "00000000"}).status_code == 400
+    assert _pin_claims(app, stamp) is None  # a wrong PIN claims nothing
     first = client.post(f"/V/{token}/pin", data={"pin": stamp.pin})
     assert first.status_code == 200 and "người đầu tiên" in first.get_data(as_text=True)
+    claims, first_at = _pin_claims(app, stamp)
+    assert claims == 1 and first_at is not None
     second = client.post(f"/V/{token}/pin", data={"pin": stamp.pin})
     assert "đã được nhập trước đây" in second.get_data(as_text=True)
+    assert _pin_claims(app, stamp) == (2, first_at)
     verdict = client.get(f"/api/v1/verify/{token}").json
     assert verdict["status"] == "suspect" and "pin_claimed_twice" in verdict["reasons"]
 
@@ -235,8 +238,10 @@ def test_public_record_pages(client, demo):
     assert product.status_code == 200 and data["product"]["name"] in product.get_data(as_text=True)
     producer = client.get(f"/p/producers/{data['producer']['id']}")
     assert producer.status_code == 200
-    cert = client.get(f"/p/certificates/{data['certificates'][0]['id']}")
-    assert cert.status_code == 200
+    assert f"<h1>{data['producer']['name']}</h1>" in producer.get_data(as_text=True)
+    certificate = data["certificates"][0]
+    cert = client.get(f"/p/certificates/{certificate['id']}")
+    assert cert.status_code == 200 and certificate["number"] in cert.get_data(as_text=True)
     assert client.get("/p/products/nope").status_code == 404
     assert client.get("/p/producers/999999999999999999999").status_code == 404
 
@@ -261,3 +266,19 @@ def test_report_text_is_stored_clean(client, demo, app):
         report = session.scalars(select(FakeReport)).one()
         assert report.message == "Tem lạ\nmàu nhạt"
         assert report.where_bought == "Chợ Hôm" and report.contact is None
+
+
+def test_a_key_revoked_after_a_scan_revokes_its_stamps_at_once(client, demo, app, runner):
+    # The verifier keeps keys a few seconds between requests; a revocation must not wait.
+    token = demo[9].token.encode()
+    assert client.get(f"/api/v1/verify/{token}", headers=PHONE).json["status"] == "genuine"
+    with app.extensions["ocop.db"].transaction() as session:
+        kid = session.scalars(select(IssuerKey.kid)).one()
+    revoked = runner.invoke(main, ["keys", "revoke", "--reason", "Khóa bị lộ", "--", kid])
+    assert revoked.exit_code == 0, revoked.output
+    verdict = client.get(f"/api/v1/verify/{token}", headers=PHONE).json
+    assert verdict["status"] == "revoked" and "key_revoked" in verdict["reasons"]
+    page = client.get(f"/V/{demo[10].token.encode()}", headers=PHONE).get_data(as_text=True)
+    assert "Tem này đã bị vô hiệu hoá" in page and "Tem chính hãng" not in page
+    bulk = client.post("/api/v1/verify", json={"codes": [token]}).json
+    assert [r["status"] for r in bulk["results"]] == ["revoked"]

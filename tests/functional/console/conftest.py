@@ -12,32 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from ocop.trace import load_sample
-from ocop.trace.db import Base, Database
 from ocop.trace.models import Organisation, OrgKind
 from ocop.trace.queries import find_organisation
 from ocop.web.commands import prepare_instance
-from ocop.workflows import accounts
 from ocop.workflows.accounts import create_user
 from ocop.workflows.models import Role
+
+from ..snapshots import restored
 
 PASSWORD = "mật khẩu đủ dài 2026"
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Argon2's production cost (64 MiB, 3 passes) would dominate the suite's time;
-    # the algorithm and the code paths stay the same.
-    monkeypatch.setattr(
-        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    )
 
 
 @dataclass
@@ -56,14 +45,7 @@ ROLE_NAMES = ("authority", "producer", "other_producer", "distributor")
 def world(app: Flask, instance: Path) -> World:
     """Built once per run, then restored for each test: building it (the sample
     import, a new issuer key) costs far more than copying its rows back."""
-    database: Database = app.extensions["ocop.db"]
-    snapshot = _SNAPSHOTS.get(str(database.engine.url))
-    if snapshot is None:
-        built = _build_world(app)
-        _SNAPSHOTS[str(database.engine.url)] = _Snapshot.take(database, instance, built)
-        return built
-    snapshot.restore(database, instance)
-    return snapshot.world
+    return restored(app, instance, "console", lambda: _build_world(app))
 
 
 def _build_world(app: Flask) -> World:
@@ -88,58 +70,6 @@ def _build_world(app: Flask) -> World:
                 user, _ = create_user(session, f"{name}@test.vn", org, role, password=PASSWORD)
                 emails[name] = user.email
             return World(authority.id, producer.id, other.id, distributor.id, emails)
-
-
-@dataclass
-class _Snapshot:
-    world: World
-    rows: dict[str, list[dict]]
-    files: dict[str, tuple[bytes, int]]  # the instance folder: keystore, secrets
-
-    @classmethod
-    def take(cls, database: Database, instance: Path, world: World) -> _Snapshot:
-        with database.engine.connect() as connection:
-            rows = {
-                table.name: [dict(r) for r in connection.execute(table.select()).mappings()]
-                for table in Base.metadata.sorted_tables
-            }
-        files = {
-            str(path.relative_to(instance)): (path.read_bytes(), path.stat().st_mode & 0o777)
-            for path in instance.rglob("*")
-            if path.is_file()
-        }
-        return cls(world, rows, files)
-
-    def restore(self, database: Database, instance: Path) -> None:
-        for name, (content, mode) in self.files.items():
-            path = instance / name
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            path.write_bytes(content)
-            path.chmod(mode)
-        with database.engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                if self.rows[table.name]:
-                    connection.execute(table.insert(), self.rows[table.name])
-            if connection.dialect.name == "postgresql":
-                _advance_sequences(connection)
-
-
-def _advance_sequences(connection) -> None:
-    # Rows came back with their ids; the next insert must not reuse one.
-    for table in Base.metadata.sorted_tables:
-        column = table.autoincrement_column
-        if column is None:
-            continue
-        connection.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence(:t, :c), "
-                f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
-            ),
-            {"t": table.name, "c": column.name},
-        )
-
-
-_SNAPSHOTS: dict[str, _Snapshot] = {}
 
 
 def csrf(client: FlaskClient, page: str = "/console/") -> str:

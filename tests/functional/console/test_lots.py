@@ -484,9 +484,14 @@ def test_void_refusals(app: Flask, client: FlaskClient, world: World, tmp_path: 
 def test_csrf_token_from_a_page_works_for_the_void_form(
     app: Flask, as_authority: FlaskClient, tmp_path: Path
 ) -> None:
-    batch, _tokens = _issue(app, tmp_path)
+    batch, tokens = _issue(app, tmp_path)
     token = csrf(as_authority, f"/console/lots/{STAMPABLE}")
     response = as_authority.post(
         f"/console/batches/{batch}/void", data={"reason": "Mất trộm", "csrf_token": token}
     )
     assert response.status_code == 302
+    with app.extensions["ocop.db"].transaction() as session:
+        stored = session.get_one(StampBatch, batch)
+        assert stored.status is BatchStatus.VOIDED and stored.void_reason == "Mất trộm"
+    verdict = _verify(as_authority, tokens[0])
+    assert verdict["status"] == "revoked" and "batch_voided" in verdict["reasons"]

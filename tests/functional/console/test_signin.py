@@ -90,6 +90,9 @@ def test_password_change_signs_other_browsers_out(app: Flask, world: World) -> N
     assert response.status_code == 302
     assert first.get("/console/").status_code == 200
     assert second.get("/console/").status_code == 302
+    email = world.emails["producer"]
+    assert _signin(app.test_client(), email, PASSWORD).status_code == 401
+    assert _signin(app.test_client(), email, new).status_code == 302
 
 
 def test_password_change_refuses_a_short_one(as_producer: FlaskClient) -> None:

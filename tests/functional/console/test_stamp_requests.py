@@ -11,6 +11,7 @@ import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from flask import Flask
@@ -141,7 +142,6 @@ def test_producer_asks_authority_signs_producer_prints(
 
 
 def _pdf_codes(data: bytes) -> list[str]:
-    pdfium = pytest.importorskip("pypdfium2")
     page = pdfium.PdfDocument(data)[0]
     image: Image.Image = page.render(scale=300 / 72).to_pil()
     return [r.text for r in zxingcpp.read_barcodes(image)]
@@ -334,6 +334,8 @@ def test_approving_twice_issues_one_batch(
         post(officer, f"/console/stamp-requests/{request_id}/reject", {"reason": "x"}).status_code
         == 409
     )
+    [(_, status, batch_id)] = _requests(app)
+    assert status == "issued" and batch_id is not None
 
 
 def test_two_officers_approving_at_once_issue_one_batch(
@@ -425,7 +427,11 @@ def test_a_voided_batch_is_not_downloaded(
     assert _approve(_authority(app, world), request_id).status_code == 302
     with _db(app) as session:
         session.scalars(select(StampBatch)).one().status = BatchStatus.VOIDED
-    assert as_producer.get(f"/console/stamp-requests/{request_id}/stamps.pdf").status_code == 409
+    refused = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.pdf")
+    assert refused.status_code == 409 and refused.mimetype == "text/html"
+    assert "its stamps are not valid" in refused.get_data(as_text=True)
+    assert "stamp_outputs.download" not in _actions(app)
+    assert not list((app.config["OCOP"].instance / "outputs").glob(f"request-{request_id}.pdf"))
 
 
 def test_a_wrong_key_passphrase_fails_the_request_and_issues_nothing(

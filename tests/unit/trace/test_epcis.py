@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from ocop.trace.epcis import EPCIS_CONTEXT, epcis_document
 from ocop.trace.errors import NotFound
 from ocop.trace.importer import import_records, is_uri, load_sample
-from tests.conftest import SHARED
+from tests.conftest import EPCIS
 
 from .documents import event_id
 
-SCHEMA_PATH = SHARED / "standards" / "epcis" / "EPCIS-JSON-Schema.json"
+SCHEMA_PATH = EPCIS / "EPCIS-JSON-Schema.json"
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,12 @@ def assert_valid(validator, document) -> None:
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     details = "\n".join(f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors[:10])
     assert not errors, f"{len(errors)} schema errors:\n{details}"
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EPCIS.glob("Example_*.jsonld")))
+def test_gs1s_own_examples_are_valid(validator, example):
+    # The schema copy is whole and the validator accepts real EPCIS documents.
+    assert_valid(validator, json.loads((EPCIS / example).read_text(encoding="utf-8")))
 
 
 def test_format_checking_is_really_on(validator, session):

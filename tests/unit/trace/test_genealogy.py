@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ocop.trace.genealogy import (
@@ -125,7 +123,9 @@ def test_journey_leaves_out_siblings_and_corrected_events(chain):
     assert event_id(13) in ids
 
 
-def test_a_thousand_ancestors_are_quick(session):
+def test_a_thousand_ancestors_are_all_found(session):
+    # How fast is bench/trace_records.py's to measure; a clock here fails on a busy
+    # machine, not on a slow query.
     codes = [f"L{i:04d}" for i in range(1001)]
     data = {
         "organisations": [{"tax_code": COOP, "kind": "cooperative", "name": "HTX"}],
@@ -137,14 +137,11 @@ def test_a_thousand_ancestors_are_quick(session):
     }
     import_records(session, data)
     top = find_lot(session, codes[-1])
-    started = time.perf_counter()
     tree = upstream_tree(session, top)
-    elapsed = time.perf_counter() - started
     assert len(tree) == 1001
     assert [lot.code for lot in tree.raw_materials] == ["L0000"]
     assert len(upstream_lot_ids(session, top)) == 1001
     assert len(journey(session, top)) == 1000
-    assert elapsed < 5, f"upstream tree of 1,000 ancestors took {elapsed:.2f}s"
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -84,10 +83,9 @@ def test_svg_path_on_patterns_that_cross_byte_boundaries() -> None:
 
 
 @pytest.mark.browser
-def test_svg_decodes_in_chromium(make_url: Callable[..., str], tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed")
+def test_svg_decodes_in_chromium(
+    chromium: str, make_url: Callable[..., str], tmp_path: Path
+) -> None:
     url = make_url()
     (tmp_path / "code.svg").write_text(svg_text(encode(url), scale=8))
     shot = tmp_path / "shot.png"
