@@ -248,6 +248,7 @@ class Place:
 @dataclass(frozen=True, slots=True)
 class ProductListing:
     entry: CatalogueEntry
+    producer: Organisation
     certificates: tuple[Certification, ...]
     sellers: tuple[Seller, ...]
 
@@ -459,7 +460,10 @@ def catalogue_product(
     if product is None or not found:
         raise NotFound("no product %(code)s in the catalogue", code=code[:40])
     return ProductListing(
-        found[0], tuple(certificates_of(session, product)), where_to_buy(session, product, now)
+        found[0],
+        product.producer,
+        tuple(certificates_of(session, product)),
+        where_to_buy(session, product, now),
     )
 
 
