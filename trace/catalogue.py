@@ -332,20 +332,20 @@ def _matches(term: str, dialect: str) -> ColumnElement[bool]:
 
 def _filtered(session: Session, query: CatalogueQuery, today: dt.date) -> Select[tuple[int]]:
     dialect = session.get_bind().dialect.name
-    stmt = select(Product.id).where(_listed(today))
+    # The words first: on SQLite's scan the cheap LIKE spares most rows the EXISTS.
+    conditions = [_matches(term, dialect) for term in query.terms]
+    conditions.append(_listed(today))
     if not query.include_lapsed or query.stars is not None:
-        stmt = stmt.where(_certified(today))
+        conditions.append(_certified(today))
     if query.stars is not None:
-        stmt = stmt.where(_rated(query.stars, today))
+        conditions.append(_rated(query.stars, today))
     if query.province is not None:
-        stmt = stmt.where(_in_province(query.province))
+        conditions.append(_in_province(query.province))
     if query.sector is not None:
-        stmt = stmt.where(Product.sector == query.sector)
+        conditions.append(Product.sector == query.sector)
     if query.kind is not None:
-        stmt = stmt.where(Product.producer.has(Organisation.kind == query.kind))
-    for term in query.terms:
-        stmt = stmt.where(_matches(term, dialect))
-    return stmt
+        conditions.append(Product.producer.has(Organisation.kind == query.kind))
+    return select(Product.id).where(*conditions)
 
 
 # ---- what the catalogue answers
@@ -358,7 +358,17 @@ def search_catalogue(session: Session, query: CatalogueQuery, today: dt.date) ->
     empty when nothing matches).
     """
     filtered = _filtered(session, query, today)
-    total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+    # One pass gives the page and the total; only past the end is it counted alone.
+    rows = session.execute(
+        filtered.add_columns(func.count().over())
+        .order_by(Product.name, Product.id)
+        .limit(query.per_page)
+        .offset(query.offset)
+    ).all()
+    if rows:
+        total = rows[0][1]
+    else:
+        total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
     page = CataloguePage(query, (), total)
     if query.page > page.pages:
         raise NotFound(
@@ -366,10 +376,7 @@ def search_catalogue(session: Session, query: CatalogueQuery, today: dt.date) ->
             page=query.page,
             pages=page.pages,
         )
-    ids = session.scalars(
-        filtered.order_by(Product.name, Product.id).limit(query.per_page).offset(query.offset)
-    ).all()
-    return CataloguePage(query, entries(session, ids, today), total)
+    return CataloguePage(query, entries(session, [r[0] for r in rows], today), total)
 
 
 def entries(
