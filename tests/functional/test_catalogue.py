@@ -252,3 +252,13 @@ def test_eight_at_once(app, catalogue):
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(get, paths))
     assert statuses == [200, 200, 200, 200, 200, 200, 400, 404]
+
+
+def test_existing_pages_lead_to_the_catalogue(anonymous, catalogue):
+    assert 'href="/san-pham"' in anonymous.get("/").get_data(as_text=True)
+    page = anonymous.get(f"/p/products/{PRODUCT}").get_data(as_text=True)
+    assert f'href="/san-pham/{PRODUCT}"' in page
+    page = anonymous.get(f"/p/producers/{catalogue['producer']}").get_data(as_text=True)
+    assert f'href="/nha-san-xuat/{catalogue["producer"]}"' in page
+    shop = anonymous.get(f"/p/producers/{catalogue['shop']}").get_data(as_text=True)
+    assert "/nha-san-xuat/" not in shop
