@@ -22,9 +22,8 @@ from decimal import Decimal
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload
 
-from .db import vietnam_today
 from .errors import CatalogueQueryRefused, NotFound
 from .folding import fold
 from .models import (
@@ -32,20 +31,15 @@ from .models import (
     Address,
     Certification,
     CertStatus,
-    Event,
-    EventLot,
-    EventType,
     Facility,
     FacilityKind,
-    Lot,
-    LotRole,
     Organisation,
     OrgKind,
     Product,
-    Recall,
     Scheme,
 )
 from .queries import certificates_of, ocop_certificates
+from .sellers import Seller, where_to_buy
 
 PAGE_SIZE = 24
 MAX_PER_PAGE = 100
@@ -53,9 +47,6 @@ MAX_PAGE = 10_000
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
 MAX_FILTER_LENGTH = 200
-# "Where to buy" shows shops that received a genuine lot this recently.
-SELLER_WINDOW = dt.timedelta(days=90)
-MAX_SELLERS = 50
 STARS = (3, 4, 5)
 
 _T = TypeVar("_T")
@@ -210,20 +201,6 @@ class Facets:
 
     provinces: tuple[str, ...]
     sectors: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Seller:
-    """A distributor or shop that received a genuine lot of the product lately."""
-
-    organisation_id: int
-    name: str
-    kind: OrgKind
-    province: str | None
-    address: str | None
-    place: str | None  # the shop or warehouse the receipt names
-    place_address: str | None
-    last_received: dt.date  # in Vietnam
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,75 +486,6 @@ def _place(facility: Facility) -> Place:
         planting_area_code=facility.planting_area_code,
         address=facility.address,
     )
-
-
-def where_to_buy(session: Session, product: Product, now: dt.datetime) -> tuple[Seller, ...]:
-    """Who received a lot of ``product`` in the last 90 days, latest first.
-
-    From receiving ObjectEvents (a receipt is recorded only for lots whose every
-    code verified genuine); a corrected event, a recalled lot, the producer itself,
-    an authority and an organisation that opted out are left out.
-    """
-    corrected = aliased(Event)
-    last = func.max(Event.event_time).label("last")
-    rows = session.execute(
-        select(Event.organisation_id, Event.facility_id, last)
-        .join(EventLot, EventLot.event_id == Event.id)
-        .join(Lot, Lot.id == EventLot.lot_id)
-        .join(Organisation, Organisation.id == Event.organisation_id)
-        .where(
-            Event.biz_step == "receiving",
-            Event.type == EventType.OBJECT,
-            Event.event_time >= now - SELLER_WINDOW,
-            Event.event_time <= now,
-            EventLot.role == LotRole.OBJECT,
-            Lot.product_id == product.id,
-            Event.organisation_id != product.producer_id,
-            Organisation.kind != OrgKind.AUTHORITY,
-            Organisation.listed_as_seller.is_(True),
-            ~exists().where(corrected.corrects_id == Event.id),
-            ~exists().where(Recall.lot_id == Lot.id),
-        )
-        .group_by(Event.organisation_id, Event.facility_id)
-        .order_by(last.desc(), Event.organisation_id)
-        .limit(MAX_SELLERS)
-    ).all()
-    return _sellers(session, rows)
-
-
-def _sellers(
-    session: Session, rows: Sequence[tuple[int, int | None, dt.datetime]]
-) -> tuple[Seller, ...]:
-    orgs = {
-        o.id: o
-        for o in session.scalars(
-            select(Organisation)
-            .where(Organisation.id.in_({r[0] for r in rows}))
-            .options(selectinload(Organisation.addresses))
-        )
-    }
-    facility_ids = {r[1] for r in rows if r[1] is not None}
-    places = {
-        f.id: f for f in session.scalars(select(Facility).where(Facility.id.in_(facility_ids)))
-    }
-    sellers = []
-    for org_id, facility_id, last in rows:
-        org = orgs[org_id]
-        place = places.get(facility_id) if facility_id is not None else None
-        address = org.current_address
-        sellers.append(
-            Seller(
-                organisation_id=org.id,
-                name=org.name,
-                kind=org.kind,
-                province=address.province if address else None,
-                address=str(address) if address else None,
-                place=place.name if place else None,
-                place_address=place.address if place else None,
-                last_received=vietnam_today(last),
-            )
-        )
-    return tuple(sellers)
 
 
 def sitemap_entries(session: Session, today: dt.date) -> tuple[list[str], list[int]]:

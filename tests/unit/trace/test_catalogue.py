@@ -16,7 +16,6 @@ from ocop.trace.catalogue import (
     producer_listing,
     search_catalogue,
     sitemap_entries,
-    where_to_buy,
 )
 from ocop.trace.db import utcnow, vietnam_today
 from ocop.trace.errors import CatalogueQueryRefused, NotFound
@@ -24,17 +23,11 @@ from ocop.trace.models import (
     Address,
     Certification,
     CertStatus,
-    Event,
-    EventLot,
-    EventType,
     Facility,
     FacilityKind,
-    Lot,
-    LotRole,
     Organisation,
     OrgKind,
     Product,
-    Recall,
     Scheme,
 )
 from tests.factories import organisation
@@ -205,57 +198,6 @@ def test_paging_and_past_the_end(session: Session) -> None:
     assert search_catalogue(session, CatalogueQuery.parse({"q": "zzz"}), TODAY).total == 0
 
 
-def _receipt(
-    session: Session, item: Product, shop: Organisation, *, days_ago: int = 5, **kw: object
-) -> Event:
-    n = next(_n)
-    lot = Lot(code=f"CAT-LOT-{n}", product=item, owner=item.producer)
-    event = Event(
-        event_id=f"urn:test:{n}", type=kw.pop("type", EventType.OBJECT), biz_step="receiving",
-        event_time=utcnow() - dt.timedelta(days=days_ago), time_zone="+07:00",
-        organisation=shop, **kw,
-    )  # fmt: skip
-    event.lots.append(EventLot(lot=lot, role=LotRole.OBJECT))
-    session.add_all([lot, event])
-    session.flush()
-    return event
-
-
-def test_where_to_buy_reads_recent_receipts(session: Session) -> None:
-    item = product(session, "Bánh cáy")
-    shop = organisation(session, OrgKind.RETAILER, name="Cửa hàng Quê")
-    old = organisation(session, OrgKind.DISTRIBUTOR, name="Nhà phân phối cũ")
-    hidden = organisation(session, OrgKind.RETAILER, name="Cửa hàng ẩn", listed_as_seller=False)
-    recalled = organisation(session, OrgKind.RETAILER, name="Cửa hàng lô thu hồi")
-    corrected = organisation(session, OrgKind.RETAILER, name="Cửa hàng ghi nhầm")
-    authority = organisation(session, OrgKind.AUTHORITY, name="Sở NN")
-    store = Facility(code=f"SHOP{next(_n)}", organisation=shop, kind=FacilityKind.SHOP,
-                     name="Quầy Hàng Đào", address="12 Hàng Đào")
-    session.add(store)
-    _receipt(session, item, shop, facility=store)
-    _receipt(session, item, old, days_ago=120)
-    _receipt(session, item, hidden)
-    _receipt(session, item, authority)
-    _receipt(session, item, item.producer)
-    bad = _receipt(session, item, recalled)
-    session.add(Recall(lot=bad.lots[0].lot, notice="thu hồi", recalled_at=utcnow()))
-    wrong = _receipt(session, item, corrected)
-    fix = Event(event_id=f"urn:test:fix{wrong.id}", type=EventType.OBJECT, biz_step="receiving",
-                event_time=utcnow(), time_zone="+07:00", organisation=corrected,
-                corrects=wrong, reason="nhầm sản phẩm")  # fmt: skip
-    session.add(fix)
-    session.flush()
-    sellers = where_to_buy(session, item, utcnow())
-    assert [(s.name, s.place) for s in sellers] == [("Cửa hàng Quê", "Quầy Hàng Đào")]
-    assert sellers[0].last_received == vietnam_today(utcnow() - dt.timedelta(days=5))
-    # Opting back in shows the shop again.
-    hidden.listed_as_seller = True
-    session.flush()
-    assert {s.name for s in where_to_buy(session, item, utcnow())} == {
-        "Cửa hàng Quê", "Cửa hàng ẩn"
-    }
-
-
 def test_product_listing_and_not_found(session: Session) -> None:
     item = product(session, "Bánh cáy")
     listing = catalogue_product(session, item.code, utcnow(), TODAY)
@@ -279,7 +221,8 @@ def test_producer_listing(session: Session) -> None:
     session.flush()
     listing = producer_listing(session, coop.id, TODAY)
     assert [(e.name, e.certified) for e in listing.products] == [
-        ("Bánh cáy", True), ("Chè lapsed", False)
+        ("Bánh cáy", True),
+        ("Chè lapsed", False),
     ]
     assert [p.name for p in listing.places] == ["Vùng nếp"]
     shop = organisation(session, OrgKind.RETAILER)
