@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from .errors import CatalogueQueryRefused, NotFound
@@ -52,7 +62,9 @@ STARS = (3, 4, 5)
 _T = TypeVar("_T")
 
 # The indexed expression of migration 0011, written exactly as the index is.
-_PG_FOLDED = literal_column("ocop_fold(products.name || ' ' || coalesce(products.short_name, ''))")
+_PG_FOLDED: ColumnClause[str] = literal_column(
+    "ocop_fold(products.name || ' ' || coalesce(products.short_name, ''))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +319,7 @@ def _matches(term: str, dialect: str) -> ColumnElement[bool]:
     return Product.search_text.like(pattern, escape="\\")
 
 
-def _filtered(session: Session, query: CatalogueQuery, today: dt.date) -> Select[tuple[int]]:
+def _filtered(session: Session, query: CatalogueQuery, today: dt.date) -> Select[int]:
     dialect = session.get_bind().dialect.name
     # The words first: on SQLite's scan the cheap LIKE spares most rows the EXISTS.
     conditions = [_matches(term, dialect) for term in query.terms]
