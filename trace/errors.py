@@ -73,3 +73,11 @@ class ConflictingRecord(InvalidRecord):
 
 class DatabaseNotReady(TraceError):
     """The database cannot be reached or has no schema yet (``ocop init`` not run)."""
+
+
+class CatalogueQueryRefused(TraceError):
+    """A catalogue search or filter that cannot be answered; the message says which."""
+
+    def __init__(self, template: str, /, field: str, **params: object) -> None:
+        super().__init__(template, field=field, **params)
+        self.field = field

@@ -22,10 +22,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
+    true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import Base, BigIntId, UtcDateTime, created_at, enum_column, intpk, str40, str200
+from .folding import product_search_text
 
 
 class OrgKind(StrEnum):
@@ -112,6 +115,8 @@ class Organisation(Base):
     email: Mapped[str200 | None]
     website: Mapped[str200 | None]
     sample: Mapped[bool] = mapped_column(default=False)
+    # A distributor or shop may opt out of the catalogue's "where to buy".
+    listed_as_seller: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[created_at]
 
     addresses: Mapped[list[Address]] = relationship(
@@ -192,6 +197,19 @@ class Facility(Base):
 
 class Product(Base):
     __tablename__ = "products"
+    __table_args__ = (
+        # PostgreSQL's search index (migration 0011 creates it, with its trigram
+        # operator class); named here so that the schema and the models agree.
+        Index(
+            "ix_products_search_fold",
+            # As PostgreSQL reflects it, so that Alembic's comparison agrees.
+            text(
+                "ocop_fold((name::text || ' '::text)"
+                " || COALESCE(short_name, ''::character varying)::text)"
+            ),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[intpk]
     code: Mapped[str40] = mapped_column(unique=True)
@@ -208,12 +226,22 @@ class Product(Base):
     product_set: Mapped[str200 | None]
     taxonomy_basis: Mapped[str40 | None]
     approved: Mapped[bool] = mapped_column(default=True)
+    # The name folded for search (trace.folding), kept by the setter below; SQLite
+    # searches it, PostgreSQL its own unaccent index (migration 0011).
+    search_text: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[created_at]
 
     producer: Mapped[Organisation] = relationship(lazy="joined")
     certifications: Mapped[list[Certification]] = relationship(
         back_populates="product", order_by="Certification.valid_from"
     )
+
+    @validates("name", "short_name")
+    def _refold(self, key: str, value: str | None) -> str | None:
+        name = value if key == "name" else self.name
+        short_name = value if key == "short_name" else self.short_name
+        self.search_text = product_search_text(name, short_name)
+        return value
 
     @property
     def label_name(self) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import TraceError
+from ..folding import product_search_text
 from ..models import (
     Address,
     Certification,
@@ -178,6 +179,8 @@ class _Writer:
             "short_name": x.short_name, "description": x.description, "gtin": x.gtin,
             "image": x.image, "sector": x.sector, "group": x.group, "product_set": x.product_set,
             "taxonomy_basis": x.taxonomy_basis,
+            # Bulk rows bypass Product's setter that keeps the folded name.
+            "search_text": product_search_text(x.name, x.short_name),
         }  # fmt: skip
 
     def _cert_row(
