@@ -73,3 +73,7 @@ class ConflictingRecord(InvalidRecord):
 
 class DatabaseNotReady(TraceError):
     """The database cannot be reached or has no schema yet (``ocop init`` not run)."""
+
+
+class InvalidDigitalLink(TraceError):
+    """A GS1 Digital Link path that is not well formed (the resolver answers 400)."""

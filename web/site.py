@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import api, console, cors, errors, guards, public
+from . import api, console, cors, epcis_api, errors, guards, public, resolver
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
@@ -37,6 +37,8 @@ def init_app(app: Flask) -> None:
     app.extensions["ocop.cache"] = TtlCache(seconds=10)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(resolver.bp)
+    app.register_blueprint(epcis_api.bp)
     console.init_app(app)
     cors.init_app(app)
     # Registered before the limiter's: after-request functions run last-registered first.
