@@ -27,8 +27,8 @@ from ..models import (
     LotRole,
     OrgKind,
     Scheme,
-    StandardKind,
 )
+from .marks import StandardSpec, TrademarkSpec, read_standards, read_trademark
 from .reading import ASCII_CODE, Fields
 from .vocabulary import (
     BIZ_STEPS,
@@ -90,30 +90,6 @@ class FacilitySpec:
     longitude: float | None
     address: str | None
     standards: list[StandardSpec] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class StandardSpec:
-    path: str
-    kind: StandardKind
-    code: str
-    title: str | None
-
-
-@dataclass(slots=True)
-class TrademarkSpec:
-    path: str
-    mark: str
-    number: str
-    owner: str
-    filed_on: dt.date | None
-    granted_on: dt.date | None
-    classes: str | None
-    office: str
-
-
-# The IP office of Vietnam, which registers nearly every OCOP product's mark.
-VIETNAM_IP_OFFICE = "Cục Sở hữu trí tuệ"
 
 
 @dataclass(slots=True)
@@ -320,7 +296,7 @@ def _read_facility(r: Fields) -> FacilitySpec:
         latitude=float(latitude) if latitude is not None else None,
         longitude=float(longitude) if longitude is not None else None,
         address=r.text("address", limit=500),
-        standards=_read_standards(r),
+        standards=read_standards(r),
     )
 
 
@@ -344,43 +320,12 @@ def _read_product(r: Fields) -> ProductSpec:
         group=r.text("group"),
         product_set=r.text("product_set"),
         taxonomy_basis=r.text("taxonomy_basis", limit=40),
-        standards=_read_standards(r),
+        standards=read_standards(r),
         trademarks=[
-            _read_trademark(Fields(item, f"{r.at('trademarks')}[{i}]", FIELDS["trademarks"]))
+            read_trademark(Fields(item, f"{r.at('trademarks')}[{i}]", FIELDS["trademarks"]))
             for i, item in enumerate(r.array("trademarks"))
         ],
     )
-
-
-def _read_standards(r: Fields) -> list[StandardSpec]:
-    out: list[StandardSpec] = []
-    seen: set[tuple[StandardKind, str]] = set()
-    for i, item in enumerate(r.array("standards")):
-        f = Fields(item, f"{r.at('standards')}[{i}]", FIELDS["standards"])
-        kind = f.enum("kind", StandardKind)
-        assert kind is not None
-        spec = StandardSpec(f.path, kind, f.required_text("code", limit=40), f.text("title"))
-        if (kind, spec.code) in seen:
-            raise InvalidRecord(f"{spec.code} is listed twice", f.path)
-        seen.add((kind, spec.code))
-        out.append(spec)
-    return out
-
-
-def _read_trademark(r: Fields) -> TrademarkSpec:
-    spec = TrademarkSpec(
-        path=r.path,
-        mark=r.required_text("mark"),
-        number=r.required_text("number", limit=40),
-        owner=r.required_text("owner"),
-        filed_on=r.date("filed_on"),
-        granted_on=r.date("granted_on"),
-        classes=r.text("classes", limit=40),
-        office=r.text("office") or VIETNAM_IP_OFFICE,
-    )
-    if spec.filed_on and spec.granted_on and spec.granted_on < spec.filed_on:
-        raise InvalidRecord("a trademark is granted after it is filed", r.at("granted_on"))
-    return spec
 
 
 def _read_cert(r: Fields) -> CertSpec:
