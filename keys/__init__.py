@@ -46,6 +46,7 @@ from .registry import (
     rotate_key,
     signing_authority,
     trust_list,
+    trust_list_changed_at,
     trusted_key,
 )
 from .signer import Ed25519Signer, Signer
@@ -93,5 +94,6 @@ __all__ = [
     "signing_authority",
     "thumbprint",
     "trust_list",
+    "trust_list_changed_at",
     "trusted_key",
 ]

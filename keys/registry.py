@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -200,6 +200,16 @@ def trusted_key(key: IssuerKey) -> TrustedKey:
 def trust_list(session: Session) -> TrustList:
     """Every key ever registered, any status: revoked keys must stay listed to be refused."""
     return TrustList(trusted_key(key) for key in list_keys(session))
+
+
+def trust_list_changed_at(session: Session) -> dt.datetime | None:
+    """When a key was last added, retired or revoked: the trust list's Last-Modified."""
+    times = [
+        session.scalar(select(func.max(column)))
+        for column in (IssuerKey.created_at, IssuerKey.retired_at, IssuerKey.revoked_at)
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
 
 
 class DatabaseKeySource:

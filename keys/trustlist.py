@@ -28,6 +28,17 @@ _RFC3339 = re.compile(
 )
 
 
+# The trust data of every key, also as one member of the JWK Set under a
+# collision-resistant name (RFC 7515 section 2: a UUID URN, RFC 9562). Unlike
+# the per-key members (``org``, ``status``, ...) that version 1 put beside
+# each JWK, a set-level member survives JOSE libraries that drop unknown JWK
+# members on export (jwcrypto does). Both are written, the same values; a
+# reader takes either, and refuses a list where they disagree.
+TRUST_MEMBER = "urn:uuid:c49a51e2-c517-4668-9a82-7dd1541cddfb"
+TRUST_VERSION = 2
+_META_MEMBERS = ("org", "status", "not_before", "not_after", "revoked_at")
+
+
 class KeyStatus(StrEnum):
     ACTIVE = "active"
     # Signs no new batches; the stamps it signed stay good.
@@ -84,6 +95,12 @@ class TrustedKey:
             "kid": self.kid,
             "use": "sig",
             "alg": "EdDSA",
+            **self.trust_members(),
+        }
+
+    def trust_members(self) -> dict[str, Any]:
+        """Whose the key is and its state: the members a JWK has no names for."""
+        return {
             "org": {"id": self.org_id, "name": self.org_name},
             "status": self.status.value,
             "not_before": _format_time(self.not_before),
@@ -120,10 +137,26 @@ class TrustList:
         entries = document.get("keys")
         if not isinstance(entries, list):
             raise InvalidTrustList("keys", "must be an array")
-        return cls(_parse_entry(f"keys[{i}]", entry) for i, entry in enumerate(entries))
+        trust = _trust_member(document.get(TRUST_MEMBER))
+        kids = (entry.get("kid") for entry in entries if isinstance(entry, dict))
+        listed = {kid for kid in kids if isinstance(kid, str)}
+        for kid in trust or {}:
+            if kid not in listed:
+                raise InvalidTrustList(f"{TRUST_MEMBER}.keys", f"names {kid!r}, which no key has")
+        return cls(
+            _parse_entry(f"keys[{i}]", _with_trust(f"keys[{i}]", entry, trust))
+            for i, entry in enumerate(entries)
+        )
 
     def to_json(self) -> str:
-        return json.dumps({"keys": [key.to_jwk() for key in self.keys]}, indent=2, sort_keys=True)
+        document = {
+            "keys": [key.to_jwk() for key in self.keys],
+            TRUST_MEMBER: {
+                "version": TRUST_VERSION,
+                "keys": {key.kid: key.trust_members() for key in self.keys},
+            },
+        }
+        return json.dumps(document, indent=2, sort_keys=True)
 
     def candidates(self, prefix: bytes) -> tuple[TrustedKey, ...]:
         """Every key whose kid starts with ``prefix``: 8 bytes can be shared, so maybe several."""
@@ -174,6 +207,40 @@ def _small_int(digits: str) -> int:
     if len(digits) > 30:
         raise ValueError("holds a number far too long")
     return int(digits)
+
+
+def _trust_member(value: Any) -> dict[str, Any] | None:
+    """The set-level trust data by kid, or None for a version 1 list without it."""
+    if value is None:
+        return None
+    where = TRUST_MEMBER
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), dict):
+        raise InvalidTrustList(where, 'must be an object with a "keys" object')
+    if value.get("version") != TRUST_VERSION:
+        raise InvalidTrustList(f"{where}.version", f"must be {TRUST_VERSION}")
+    return value["keys"]
+
+
+def _with_trust(where: str, entry: Any, trust: dict[str, Any] | None) -> Any:
+    """``entry`` with its trust members, taken from the set-level member when there is one.
+
+    Two places for one fact invite two readers to see different things, so
+    where a key has both, they must agree member by member.
+    """
+    if trust is None or not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+        return entry
+    members = trust.get(entry["kid"])
+    if members is None:
+        return entry
+    if not isinstance(members, dict):
+        raise InvalidTrustList(f"{TRUST_MEMBER}.keys", "must map each kid to an object")
+    merged = dict(entry)
+    for name in _META_MEMBERS:
+        if name in entry and name in members and entry[name] != members[name]:
+            raise InvalidTrustList(f"{where}.{name}", f"disagrees with {TRUST_MEMBER}")
+        if name in members:
+            merged[name] = members[name]
+    return merged
 
 
 def _parse_entry(where: str, entry: Any) -> TrustedKey:

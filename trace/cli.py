@@ -355,7 +355,7 @@ def _journey_line(event: Event) -> str:
 def export_epcis_command(lot_code: str | None, out: Path | None) -> None:
     """Export events as an EPCIS 2.0 JSON-LD document."""
     with _session() as session:
-        document = epcis_document(session, lot_code)
+        document = epcis_document(session, lot_code, base_url=cli_resources.settings().base_url)
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if out is None:
         click.echo(text, nl=False)

@@ -81,3 +81,7 @@ class CatalogueQueryRefused(TraceError):
     def __init__(self, template: str, /, field: str, **params: object) -> None:
         super().__init__(template, field=field, **params)
         self.field = field
+
+
+class InvalidDigitalLink(TraceError):
+    """A GS1 Digital Link path that is not well formed (the resolver answers 400)."""

@@ -66,6 +66,17 @@ class Scheme(StrEnum):
     ISO22000 = "iso22000"
 
 
+class StandardKind(StrEnum):
+    """The kinds of standard a product or a place applies (Circular 02/2024, field 10)."""
+
+    TCVN = "tcvn"  # Vietnamese national standard
+    QCVN = "qcvn"  # Vietnamese national technical regulation
+    TCCS = "tccs"  # the producer's own published standard (tiêu chuẩn cơ sở)
+    ISO = "iso"
+    CODEX = "codex"
+    OTHER = "other"
+
+
 class CertLevel(StrEnum):
     CENTRAL = "central"
     PROVINCE = "province"
@@ -193,6 +204,10 @@ class Facility(Base):
     created_at: Mapped[created_at]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+    standards: Mapped[list[AppliedStandard]] = relationship(
+        primaryjoin="AppliedStandard.facility_id == Facility.id", order_by="AppliedStandard.id",
+        viewonly=True,
+    )
 
 
 class Product(Base):
@@ -235,6 +250,13 @@ class Product(Base):
     certifications: Mapped[list[Certification]] = relationship(
         back_populates="product", order_by="Certification.valid_from"
     )
+    standards: Mapped[list[AppliedStandard]] = relationship(
+        primaryjoin="AppliedStandard.product_id == Product.id", order_by="AppliedStandard.id",
+        viewonly=True,
+    )
+    trademarks: Mapped[list[Trademark]] = relationship(
+        back_populates="product", order_by="Trademark.id"
+    )
 
     @validates("name", "short_name")
     def _refold(self, key: str, value: str | None) -> str | None:
@@ -246,6 +268,59 @@ class Product(Base):
     @property
     def label_name(self) -> str:
         return self.short_name or self.name
+
+
+class AppliedStandard(Base):
+    """A standard or technical regulation that a product or a place applies.
+
+    Not a certificate: a TCVN, QCVN or TCCS is declared by the producer (and a
+    TCCS is theirs); certificates of conformity are :class:`Certification` rows.
+    """
+
+    __tablename__ = "applied_standards"
+    __table_args__ = (
+        CheckConstraint(
+            "(product_id IS NULL) <> (facility_id IS NULL)", name="applies_to_one_thing"
+        ),
+        UniqueConstraint("product_id", "facility_id", "kind", "code"),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[StandardKind] = mapped_column(enum_column(StandardKind, "standard_kind"))
+    # As written on the label: "TCVN 11041-2:2017", "QCVN 8-2:2011/BYT", "TCCS 01:2024/HTX".
+    code: Mapped[str40]
+    title: Mapped[str200 | None]
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"), index=True)
+    created_at: Mapped[created_at]
+
+
+class Trademark(Base):
+    """A registered trademark a product is sold under (Circular 02/2024, field 8)."""
+
+    __tablename__ = "trademarks"
+    __table_args__ = (
+        UniqueConstraint("product_id", "office", "number"),
+        CheckConstraint(
+            "granted_on IS NULL OR filed_on IS NULL OR granted_on >= filed_on",
+            name="granted_after_filing",
+        ),
+    )
+
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    mark: Mapped[str200]
+    # The registration certificate's number ("Giấy chứng nhận đăng ký nhãn hiệu số ...").
+    number: Mapped[str40]
+    owner: Mapped[str200]
+    filed_on: Mapped[dt.date | None] = mapped_column(Date)
+    granted_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Nice classes, as a list ("29, 30"): searching by class is not a need.
+    classes: Mapped[str40 | None]
+    office: Mapped[str200]
+    created_at: Mapped[created_at]
+
+    product: Mapped[Product] = relationship(back_populates="trademarks")
 
 
 class Certification(Base):
@@ -415,6 +490,7 @@ class EventLot(Base):
 __all__ = [
     "PRODUCER_KINDS",
     "Address",
+    "AppliedStandard",
     "CertLevel",
     "CertStatus",
     "Certification",
@@ -431,4 +507,6 @@ __all__ = [
     "Product",
     "Recall",
     "Scheme",
+    "StandardKind",
+    "Trademark",
 ]

@@ -132,6 +132,19 @@ def certificates_of(session: Session, product: Product) -> list[Certification]:
     return sorted(certs, key=lambda c: c.scheme is not Scheme.OCOP)
 
 
+def certificates_of_places(session: Session, facility_ids: list[int]) -> list[Certification]:
+    """Every certificate of these places (VietGAP of an area, HACCP of a plant), newest first."""
+    if not facility_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Certification)
+            .where(Certification.facility_id.in_(facility_ids))
+            .order_by(Certification.valid_from.desc(), Certification.id.desc())
+        )
+    )
+
+
 def list_lots(
     session: Session,
     today: dt.date,
@@ -199,6 +212,7 @@ def record_recall(
 __all__ = [
     "LotSummary",
     "certificates_of",
+    "certificates_of_places",
     "find_lot",
     "find_organisation",
     "find_product",

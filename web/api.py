@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from ocop.keys import trust_list
+from ocop.keys import trust_list, trust_list_changed_at
 from ocop.trace.db import utcnow, vietnam_today
 
 from .config import Settings
@@ -74,8 +74,9 @@ def bulk_codes() -> list[str] | Response:
     if not codes:
         return problem(400, "Invalid request", "codes is empty")
     if len(codes) > MAX_BULK:
+        # 422, not 413: the body may be small; it is the count that is refused.
         return problem(
-            413, "Too many codes", f"at most {MAX_BULK} codes per request, not {len(codes)}"
+            422, "Too many codes", f"at most {MAX_BULK} codes per request, not {len(codes)}"
         )
     for position, code in enumerate(codes):
         if not isinstance(code, str):
@@ -96,12 +97,12 @@ def bulk_codes() -> list[str] | Response:
 
 @bp.get("/.well-known/ocop-trust.json")
 def trust() -> Response:
-    response = Response(
-        trust_list(request_session()).to_json(), mimetype="application/jwk-set+json"
-    )
+    session = request_session()
+    response = Response(trust_list(session).to_json(), mimetype="application/jwk-set+json")
     response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    response.last_modified = trust_list_changed_at(session)
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/healthz")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -25,7 +26,15 @@ def wants_json() -> bool:
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    """An RFC 9457 problem of type ``about:blank``.
+
+    With that type the title must be the status phrase (RFC 9457 section
+    4.2.1), so ``title``, the caller's short summary, leads the detail instead.
+    """
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {"type": "about:blank", "title": phrase, "status": status}
+    if title != phrase:
+        detail = f"{title}: {detail}" if detail else title
     if detail:
         body["detail"] = detail
     body.update(extra)

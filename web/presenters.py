@@ -16,8 +16,18 @@ from sqlalchemy.orm import Session
 
 from ocop.stamps import Verdict
 from ocop.trace.genealogy import journey
-from ocop.trace.models import Address, Certification, Event, Lot, Organisation, Product
-from ocop.trace.queries import certificates_of
+from ocop.trace.models import (
+    Address,
+    AppliedStandard,
+    Certification,
+    Event,
+    Facility,
+    Lot,
+    Organisation,
+    Product,
+    Trademark,
+)
+from ocop.trace.queries import certificates_of, certificates_of_places
 
 
 def _date(value: dt.date | None) -> str | None:
@@ -74,12 +84,73 @@ def event_json(event: Event) -> dict[str, Any]:
         "type": event.type.value,
         "place": place.name if place else None,
         "place_kind": place.kind.value if place else None,
+        # Circular 02/2024 field 5: each stage's location code and product code.
+        "place_code": place_code(place) if place else None,
         "organisation": event.organisation.name,
         "lots": [
-            {"lot": link.lot.code, "role": link.role.value, "item": link.lot.description}
+            {
+                "lot": link.lot.code,
+                "role": link.role.value,
+                "item": link.lot.description,
+                "gtin": link.lot.product.gtin if link.lot.product else None,
+            }
             for link in event.lots
         ],
         "corrects": event.corrects.event_id if event.corrects else None,
+    }
+
+
+def place_code(facility: Facility) -> str:
+    """The code a place is known by: its GLN, else its planting-area code, else ours."""
+    return facility.gln or facility.planting_area_code or facility.code
+
+
+def standard_json(standard: AppliedStandard, where: str | None = None) -> dict[str, Any]:
+    return {
+        "kind": standard.kind.value,
+        "code": standard.code,
+        "title": standard.title,
+        "where": where,
+    }
+
+
+def trademark_json(mark: Trademark) -> dict[str, Any]:
+    return {
+        "mark": mark.mark,
+        "number": mark.number,
+        "owner": mark.owner,
+        "filed_on": _date(mark.filed_on),
+        "granted_on": _date(mark.granted_on),
+        "classes": mark.classes,
+        "office": mark.office,
+    }
+
+
+def _places(lot: Lot, events: list[Event]) -> list[Facility]:
+    """The places of the lot's journey, in order of first appearance, its own first."""
+    places: dict[int, Facility] = {}
+    for place in [lot.facility, *(e.facility for e in events)]:
+        if place is not None:
+            places.setdefault(place.id, place)
+    return list(places.values())
+
+
+def _compliance(
+    session: Session, product: Product, places: list[Facility], today: dt.date
+) -> dict[str, Any]:
+    """Standards applied and the places' certificates (Circular 02/2024 field 10), marks (8)."""
+    standards = [standard_json(s) for s in product.standards]
+    for place in places:
+        standards += [standard_json(s, place.name) for s in place.standards]
+    place_certs = [
+        {**certificate_json(c, today), "where": c.facility.name if c.facility else None}
+        for c in certificates_of_places(session, [p.id for p in places])
+        if c.is_valid_on(today)
+    ]
+    return {
+        "standards": standards,
+        "place_certificates": place_certs,
+        "trademarks": [trademark_json(m) for m in product.trademarks],
     }
 
 
@@ -135,12 +206,14 @@ def lot_details(session: Session, lot_id: int, today: dt.date) -> dict[str, Any]
     lot = session.get_one(Lot, lot_id)
     product = lot.product
     assert product is not None
+    events = journey(session, lot)
     return {
         "product": product_json(product),
         "producer": organisation_json(product.producer),
         "lot": lot_json(lot),
         "certificates": [certificate_json(c, today) for c in certificates_of(session, product)],
-        "journey": [event_json(e) for e in journey(session, lot)],
+        "journey": [event_json(e) for e in events],
+        **_compliance(session, product, _places(lot, events), today),
     }
 
 

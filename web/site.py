@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import api, catalogue, console, errors, guards, public
+from . import api, catalogue, console, cors, epcis_api, errors, guards, public, resolver
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
@@ -38,7 +38,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(catalogue.bp)
+    app.register_blueprint(resolver.bp)
+    app.register_blueprint(epcis_api.bp)
     console.init_app(app)
+    cors.init_app(app)
+    # Registered before the limiter's: after-request functions run last-registered first.
+    app.after_request(_retry_after_only_when_refused)
     _limit(app, settings)
     errors.init_app(app)
     app.after_request(_security_headers)
@@ -74,6 +79,14 @@ def _limit(app: Flask, settings: Settings) -> None:
         app.view_functions[endpoint] = limiter.limit(limit, methods=methods)(view)
     for endpoint in UNLIMITED:
         app.view_functions[endpoint] = limiter.exempt(app.view_functions[endpoint])
+
+
+def _retry_after_only_when_refused(response: Response) -> Response:
+    # Flask-Limiter sends Retry-After with every answer; it means "come back
+    # later" (RFC 9110 section 10.2.3), so only a 429 or 503 carries it.
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def _security_headers(response: Response) -> Response:

@@ -119,7 +119,8 @@ def test_nothing_passed_is_422_and_records_nothing(
     data = response.get_json()
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
-    assert data["title"] == "Nothing received" and data["received"] == []
+    assert data["title"] == "Unprocessable Entity" and data["received"] == []
+    assert data["detail"].startswith("Nothing received: ")
     assert data["refused"][0]["lot"] == FORGED_LOT
     assert len(data["results"]) == 3
     assert events(app) == []
@@ -164,7 +165,7 @@ def test_a_token_revoked_mid_way_is_refused_on_the_next_call(
         ({"codes": ["x"], "id": "x" * 201}, 400),
         ({"codes": ["x"], "reference": "x" * 101}, 400),
         ({"codes": ["x"], "reference": ["PXK"]}, 400),
-        ({"codes": ["x"] * 1001}, 413),
+        ({"codes": ["x"] * 1001}, 422),
         (["x"], 400),
     ],
 )
@@ -184,7 +185,8 @@ def test_malformed_json_is_400(client: FlaskClient, app: Flask, token: str) -> N
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     assert response.status_code == 400
-    assert response.get_json()["title"] == "Invalid JSON"
+    assert response.get_json()["title"] == "Bad Request"
+    assert response.get_json()["detail"].startswith("Invalid JSON")
 
 
 def test_the_api_needs_no_csrf_token_and_no_session(

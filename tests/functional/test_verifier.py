@@ -150,7 +150,7 @@ def test_bulk_verify_keeps_order_and_counts_nothing(client, demo, app):
         ('{"codes": "x"}', 400),
         ('{"codes": []}', 400),
         ('{"codes": [1, 2]}', 400),
-        (json.dumps({"codes": ["x"] * 1001}), 413),
+        (json.dumps({"codes": ["x"] * 1001}), 422),
     ],
 )
 def test_bulk_bad_bodies_get_problem_json(client, body, status):

@@ -28,6 +28,7 @@ from ..models import (
     OrgKind,
     Scheme,
 )
+from .marks import StandardSpec, TrademarkSpec, read_standards, read_trademark
 from .reading import ASCII_CODE, Fields
 from .vocabulary import (
     BIZ_STEPS,
@@ -88,6 +89,7 @@ class FacilitySpec:
     latitude: float | None
     longitude: float | None
     address: str | None
+    standards: list[StandardSpec] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -104,6 +106,8 @@ class ProductSpec:
     group: str | None
     product_set: str | None
     taxonomy_basis: str | None
+    standards: list[StandardSpec] = field(default_factory=list)
+    trademarks: list[TrademarkSpec] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -292,6 +296,7 @@ def _read_facility(r: Fields) -> FacilitySpec:
         latitude=float(latitude) if latitude is not None else None,
         longitude=float(longitude) if longitude is not None else None,
         address=r.text("address", limit=500),
+        standards=read_standards(r),
     )
 
 
@@ -315,6 +320,11 @@ def _read_product(r: Fields) -> ProductSpec:
         group=r.text("group"),
         product_set=r.text("product_set"),
         taxonomy_basis=r.text("taxonomy_basis", limit=40),
+        standards=read_standards(r),
+        trademarks=[
+            read_trademark(Fields(item, f"{r.at('trademarks')}[{i}]", FIELDS["trademarks"]))
+            for i, item in enumerate(r.array("trademarks"))
+        ],
     )
 
 

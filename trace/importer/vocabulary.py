@@ -37,11 +37,15 @@ FIELDS: dict[str, frozenset[str]] = {
     "addresses": ("street", "commune", "district", "province", "country", "effective_from", "note"),
     "facilities": (
         "code", "organisation", "kind", "name", "gln", "planting_area_code", "crop", "area_ha",
-        "latitude", "longitude", "address",
+        "latitude", "longitude", "address", "standards",
     ),
     "products": (
         "code", "producer", "name", "short_name", "description", "gtin", "image", "sector",
-        "group", "product_set", "taxonomy_basis",
+        "group", "product_set", "taxonomy_basis", "standards", "trademarks",
+    ),
+    "standards": ("kind", "code", "title"),
+    "trademarks": (
+        "mark", "number", "owner", "filed_on", "granted_on", "classes", "office",
     ),
     "certifications": (
         "scheme", "number", "product", "facility", "stars", "score", "level", "issuing_body",

@@ -22,6 +22,7 @@ from ..errors import TraceError
 from ..folding import product_search_text
 from ..models import (
     Address,
+    AppliedStandard,
     Certification,
     CertStatus,
     Event,
@@ -31,6 +32,7 @@ from ..models import (
     Organisation,
     Product,
     Recall,
+    Trademark,
 )
 from .checking import Import, chunks
 from .comparing import Plan, utc
@@ -119,6 +121,7 @@ class _Writer:
         if cert_rows:
             _bulk_insert(self.session, Certification, cert_rows, self.now)
         self.tally.created["certifications"] += len(cert_rows)
+        self._write_marks(product_ids, facility_ids)
         lot_ids = {code: row.id for code, row in self.job.db_lots.items()}
         lot_rows = [
             self._lot_row(x, product_ids, facility_ids, org_ids) for x in self.plan.new_lots
@@ -129,6 +132,54 @@ class _Writer:
         self.tally.created["lots"] += len(lot_rows)
         self._write_events(org_ids, facility_ids, lot_ids)
         self._write_recalls(org_ids, lot_ids)
+
+    def _write_marks(self, product_ids: Mapping[str, int], facility_ids: Mapping[str, int]) -> None:
+        """Standards and trademarks not yet recorded; recorded ones stay as they are."""
+        standards: dict[tuple[int | None, int | None, str, str], dict[str, Any]] = {}
+        for owner, ids, column in (
+            (self.job.p.products, product_ids, "product_id"),
+            (self.job.p.facilities, facility_ids, "facility_id"),
+        ):
+            for spec in owner:
+                for std in spec.standards:
+                    row: dict[str, Any] = {
+                        "product_id": None,
+                        "facility_id": None,
+                        column: ids[spec.code],
+                        "kind": std.kind,
+                        "code": std.code,
+                        "title": std.title,
+                    }
+                    key = (row["product_id"], row["facility_id"], std.kind.value, std.code)
+                    standards[key] = row
+        if standards:
+            recorded = {
+                (p, f, k.value, c)
+                for p, f, k, c in self.session.execute(
+                    select(AppliedStandard.product_id, AppliedStandard.facility_id,
+                           AppliedStandard.kind, AppliedStandard.code)
+                )
+            }
+            rows = [row for key, row in standards.items() if key not in recorded]
+            _bulk_insert(self.session, AppliedStandard, rows, self.now)
+        marks = {
+            (product_ids[x.code], t.office, t.number): {
+                "product_id": product_ids[x.code], "mark": t.mark, "number": t.number,
+                "owner": t.owner, "filed_on": t.filed_on, "granted_on": t.granted_on,
+                "classes": t.classes, "office": t.office,
+            }
+            for x in self.job.p.products
+            for t in x.trademarks
+        }
+        if marks:
+            recorded_marks = {
+                (p, o, n)
+                for p, o, n in self.session.execute(
+                    select(Trademark.product_id, Trademark.office, Trademark.number)
+                )
+            }
+            rows = [row for key, row in marks.items() if key not in recorded_marks]
+            _bulk_insert(self.session, Trademark, rows, self.now)
 
     def _insert(self, model: Any, key: Any, rows: list[dict[str, Any]]) -> dict[str, int]:
         """Insert ``rows`` in bulk; their new ids by natural key."""

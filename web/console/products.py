@@ -187,13 +187,20 @@ def _producer(who: Actor, form: NewProductForm) -> Organisation:
     return org
 
 
-def _detail(found: Product, form: ProductForm) -> str:
+def _detail(
+    found: Product, form: ProductForm, *, trademark_form: Form | None = None,
+    standard_form: Form | None = None,
+) -> str:
+    from .marks import StandardForm, TrademarkForm
+
     session = request_session()
     today = vietnam_today()
     return render_template(
         "console/products_detail.html",
         product=found,
         form=form,
+        trademark_form=trademark_form or TrademarkForm(formdata=None),
+        standard_form=standard_form or StandardForm(formdata=None),
         ocop=valid_ocop_certificate(session, found, today),
         certs=certificates_of(session, found),
         today=today,

@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     fake_reports,
     keys,
     lots,
+    marks,
     organisations,
     products,
     receiving,

@@ -324,3 +324,71 @@ def test_trusted_key_checks_its_invariants(fields, where):
 def test_trusted_key_needs_an_ed25519_public_key():
     with pytest.raises(TypeError):
         _key(public_key=b"\x00" * 32)
+
+
+# The namespaced trust member (version 2): written beside the version 1 names.
+
+
+def test_the_trust_data_is_also_a_namespaced_set_member():
+    from ocop.keys.trustlist import TRUST_MEMBER
+
+    key = _key(KeyStatus.REVOKED, revoked_at=datetime(2025, 3, 1, tzinfo=UTC))
+    document = json.loads(TrustList([key]).to_json())
+    (jwk,) = document["keys"]
+    namespaced = document[TRUST_MEMBER]
+    assert namespaced["version"] == 2
+    assert namespaced["keys"][key.kid] == {name: jwk[name] for name in namespaced["keys"][key.kid]}
+    assert namespaced["keys"][key.kid]["status"] == "revoked"
+    assert TrustList.from_json(json.dumps(document)) == TrustList([key])
+
+
+def test_a_list_with_only_the_namespaced_member_reads_the_same():
+    from ocop.keys.trustlist import TRUST_MEMBER
+
+    key = _key(not_before=datetime(2025, 1, 1, tzinfo=UTC))
+    document = json.loads(TrustList([key]).to_json())
+    for name in ("org", "status", "not_before", "not_after", "revoked_at"):
+        del document["keys"][0][name]
+    assert TrustList.from_json(json.dumps(document)) == TrustList([key])
+    assert TRUST_MEMBER.startswith("urn:uuid:")
+
+
+def test_jwcrypto_keeps_the_namespaced_member_that_it_drops_from_each_key():
+    jwk = pytest.importorskip("jwcrypto.jwk", reason="jwcrypto is a test extra")
+    key = _key(KeyStatus.RETIRED)
+    exported = jwk.JWKSet.from_json(TrustList([key]).to_json()).export(private_keys=False)
+    assert "status" not in json.loads(exported)["keys"][0]
+    assert TrustList.from_json(exported) == TrustList([key])
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"status": "revoked"}, "keys[0].status"),
+        ({"org": {"id": "1", "name": "Another"}}, "keys[0].org"),
+    ],
+)
+def test_the_two_places_must_agree(change, where):
+    from ocop.keys.trustlist import TRUST_MEMBER
+
+    key = _key()
+    document = json.loads(TrustList([key]).to_json())
+    document[TRUST_MEMBER]["keys"][key.kid].update(change)
+    assert _rejected(json.dumps(document)).where == where
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        [],
+        {"version": 2},
+        {"version": 3, "keys": {}},
+        {"version": 2, "keys": {"not-a-listed-kid": {}}},
+    ],
+)
+def test_a_bad_namespaced_member_is_refused(member):
+    from ocop.keys.trustlist import TRUST_MEMBER
+
+    document = json.loads(TrustList([_key()]).to_json())
+    document[TRUST_MEMBER] = member
+    assert _rejected(json.dumps(document)).where.startswith(TRUST_MEMBER)

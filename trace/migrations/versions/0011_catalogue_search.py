@@ -1,7 +1,7 @@
 """catalogue: folded product search, sellers' opt-out
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 Create Date: 2026-11-29 04:00:00
 
 Products are found without diacritics or case ("banh cay" finds "Bánh cáy").
@@ -26,7 +26,7 @@ from alembic import op
 from ocop.trace.folding import product_search_text
 
 revision: str = "0011"
-down_revision: str | None = "0005"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
