@@ -135,7 +135,7 @@ class _Writer:
 
     def _write_marks(self, product_ids: Mapping[str, int], facility_ids: Mapping[str, int]) -> None:
         """Standards and trademarks not yet recorded; recorded ones stay as they are."""
-        standards: dict[tuple[int | None, int | None, str, str], dict[str, Any]] = {}
+        standards: dict[tuple[Any, ...], dict[str, Any]] = {}
         for owner, ids, column in (
             (self.job.p.products, product_ids, "product_id"),
             (self.job.p.facilities, facility_ids, "facility_id"),
