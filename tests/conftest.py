@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from sqlalchemy.orm import Session
 
 from ocop.trace.db import Base, Database, load_models, scratch_schema
@@ -25,7 +25,9 @@ EPCIS = Path(__file__).resolve().parent / "data" / "epcis"
 
 # A property test's first example pays for imports and warm-up, and a busy CI
 # machine runs slower still: a deadline would fail on the clock, not on a bug.
-settings.register_profile("ocop", deadline=None)
+settings.register_profile(
+    "ocop", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("ocop")
 
 # Argon2's production cost (64 MiB, 3 passes) would dominate the suite's time; the
