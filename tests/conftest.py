@@ -61,9 +61,7 @@ def _program(*names: str, package: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def cheap_password_hashes(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def cheap_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if request.node.get_closest_marker("production_hashes"):
         return
     monkeypatch.setattr(accounts, "_hasher", _CHEAP_HASHER)

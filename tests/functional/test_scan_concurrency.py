@@ -1,8 +1,9 @@
 """Parallel scans of one stamp lose no count (run on SQLite and on PostgreSQL).
 
-On SQLite a writer takes the database's lock up front, so these pass there even
-for code that counts in Python; on PostgreSQL transactions really overlap, and a
-count read in Python and written back loses scans. Run them on both.
+On SQLite a writer takes the database's lock up front, so a count read in Python
+and written back within the write transaction still comes out right there; on
+PostgreSQL transactions really overlap and such a count loses scans. Run them on
+both.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from tests import factories as f
 SCANS = 120
 THREADS = 8
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 10) Mobile Safari/537.36"}
+
+
 def test_parallel_scans_are_all_counted(clean_database):
     database = clean_database
     with database.transaction() as session:
