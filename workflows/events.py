@@ -97,7 +97,7 @@ def _owners(
     codes = sorted({code for code, _path in named})
     if not codes:
         return {}
-    return dict(session.execute(select(key, owner).where(key.in_(codes))).tuples().all())
+    return {code: who for code, who in session.execute(select(key, owner).where(key.in_(codes)))}
 
 
 def _not_owned(actor: Actor, named: _Named, owners: Mapping[Any, int | None]) -> _Named:
