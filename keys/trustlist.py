@@ -159,41 +159,33 @@ def _load_json(data: object) -> Any:
             line=error.lineno,
             column=error.colno,
         ) from None
-    except _Refused as refused:
-        raise InvalidTrustList("document", refused.reason) from None
     except ValueError as error:  # e.g. a string too long for the decoder
         raise InvalidTrustList("document", "%(problem)s", problem=str(error)) from None
     except RecursionError:
         raise InvalidTrustList("document", "is nested too deeply") from None
 
 
-class _Refused(ValueError):
-    """What the JSON decoder's hooks refuse, with the reason to give."""
-
-    def __init__(self, reason: Phrase) -> None:
-        super().__init__(str(reason))
-        self.reason = reason
-
-
+# The decoder's hooks refuse with the trust list's own error, which the decoder
+# passes on untouched (it is no ValueError).
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # Parsers disagree on which of two same-named members wins; refuse both.
     members: dict[str, Any] = {}
     for name, value in pairs:
         if name in members:
-            raise _Refused(Phrase("repeats the member %(name)r", name=name))
+            raise InvalidTrustList("document", "repeats the member %(name)r", name=name)
         members[name] = value
     return members
 
 
 def _no_constant(name: str) -> None:
-    raise _Refused(Phrase("%(name)s is not JSON", name=name))
+    raise InvalidTrustList("document", "%(name)s is not JSON", name=name)
 
 
 def _small_int(digits: str) -> int:
     # Python refuses to read integers past 4,300 digits with a message about
     # sys.set_int_max_str_digits; no member of ours is a number anyway.
     if len(digits) > 30:
-        raise _Refused(Phrase("holds a number far too long"))
+        raise InvalidTrustList("document", "holds a number far too long")
     return int(digits)
 
 
