@@ -43,6 +43,18 @@ def _fill(text: str, params: Mapping[str, object], translate: Translate) -> str:
     return text % values
 
 
+def _say(template: str, params: Mapping[str, object], translate: Translate) -> str:
+    text = translate(template)
+    try:
+        return _fill(text, params, translate)
+    except (KeyError, ValueError, TypeError):
+        # A translation that lost a placeholder must not turn an answer into a
+        # server error: the reader gets the English sentence instead.
+        if text == template:
+            raise
+        return _fill(template, params, translate)
+
+
 class Phrase(str):
     """Part of a message (the reason inside "invalid JWK: x: <reason>"), translated
     with the message around it: an English template and its parameters.
@@ -62,7 +74,7 @@ class Phrase(str):
         return phrase
 
     def render(self, translate: Translate = _same) -> str:
-        return _fill(translate(self.template), self.params, translate)
+        return _say(self.template, self.params, translate)
 
     def __repr__(self) -> str:
         return f"Phrase({self.template!r}, **{self.params!r})"
@@ -133,7 +145,7 @@ class DomainError(Exception):
 
     def render(self, translate: Translate = _same) -> str:
         """The message in the language ``translate`` speaks (English by default)."""
-        return _fill(translate(self.template), self.params, translate)
+        return _say(self.template, self.params, translate)
 
     def __str__(self) -> str:
         return self.render()

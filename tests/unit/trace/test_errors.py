@@ -130,3 +130,14 @@ def test_every_error_survives_a_process_boundary() -> None:
         assert str(back) == str(error)
         assert back.render(vietnamese) == error.render(vietnamese)
         assert vars(back).keys() == vars(error).keys()
+
+
+def test_a_broken_translation_falls_back_to_english() -> None:
+    # The catalogue's test keeps placeholders right; should one slip, the reader
+    # still gets a sentence, not a server error.
+    def broken(template: str) -> str:
+        return "không có lô %(ma)s" if template == "no lot with code %(code)r" else template
+
+    error = NotFound("no lot with code %(code)r", code="X")
+    assert error.render(broken) == "no lot with code 'X'"
+    assert Phrase("no lot with code %(code)r", code="X").render(broken) == "no lot with code 'X'"
