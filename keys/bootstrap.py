@@ -60,8 +60,11 @@ def _first_authority(session: Session, *, name: str, tax_code: str) -> Organisat
     ).one_or_none()
     if taken is not None:
         raise NotAnAuthority(
-            f"tax code {tax_code} belongs to organisation {taken.id} ({taken.name}), "
-            "which is not an authority"
+            "tax code %(tax_code)s belongs to organisation %(org)s (%(name)s), "
+            "which is not an authority",
+            tax_code=tax_code,
+            org=taken.id,
+            name=taken.name,
         )
     org = Organisation(kind=OrgKind.AUTHORITY, name=name, tax_code=tax_code)
     session.add(org)

@@ -119,7 +119,11 @@ def trust_list_command(out: Path | None) -> None:
         click.echo(document, nl=False)
         return
     if not out.resolve().parent.is_dir():
-        raise FileAccessError(f"cannot write {out}: folder {out.resolve().parent} does not exist")
+        raise FileAccessError(
+            "cannot write %(path)s: folder %(folder)s does not exist",
+            path=out,
+            folder=out.resolve().parent,
+        )
     # Published as is: readable by the web server and by whoever it is copied to.
     write_atomically(out, document.encode("utf-8"), mode=0o644)
     click.echo(f"Trust list written to {out}")

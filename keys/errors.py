@@ -1,34 +1,45 @@
 """Errors of ``ocop.keys``.
 
-The CLI and the HTTP layer catch :class:`KeysError` only and show ``str(error)``
-as one line, so every message is written for the person who made the mistake.
+The CLI and the HTTP layer catch the domain base class only and show the
+message as one line, in the reader's language, so every message is written for
+the person who made the mistake.
 """
 
 from __future__ import annotations
 
-from ocop.trace.errors import DomainError
+from ocop.trace.errors import DomainError, Renderable, as_phrase
 
 
 class KeysError(DomainError):
     """Base of every error this package raises on purpose; ``str()`` is the user message."""
 
+    code = "keys_error"
+
 
 class InvalidJWK(KeysError):
     """A JWK that is not an Ed25519 public key in the form RFC 8037 gives it."""
 
-    def __init__(self, member: str, reason: str) -> None:
-        super().__init__(f"invalid JWK: {member}: {reason}")
+    code = "invalid_jwk"
+    template_arg = 1
+
+    def __init__(self, member: str, reason: str | Renderable, /, **params: object) -> None:
         self.member = member
-        self.reason = reason
+        self.reason = as_phrase(reason, params)
+        super().__init__("invalid JWK: %(member)s: %(reason)s", member=member, reason=self.reason)
 
 
 class InvalidTrustList(KeysError):
     """A trust list that cannot be trusted as written; ``where`` names the bad member."""
 
-    def __init__(self, where: str, reason: str) -> None:
-        super().__init__(f"invalid trust list: {where}: {reason}")
+    code = "invalid_trust_list"
+    template_arg = 1
+
+    def __init__(self, where: str, reason: str | Renderable, /, **params: object) -> None:
         self.where = where
-        self.reason = reason
+        self.reason = as_phrase(reason, params)
+        super().__init__(
+            "invalid trust list: %(where)s: %(reason)s", where=where, reason=self.reason
+        )
 
 
 # --- keystore, passphrase and registry -------------------------------------------
@@ -37,59 +48,88 @@ class InvalidTrustList(KeysError):
 class PassphraseUnavailable(KeysError):
     """No usable key passphrase: not set where it must be, or its file cannot be read."""
 
+    code = "passphrase_unavailable"
+
 
 class WeakPassphrase(KeysError):
     """A production passphrase too short to protect the keys."""
+
+    code = "weak_passphrase"
 
 
 class WrongPassphrase(KeysError):
     """The passphrase does not decrypt the keystore's keys."""
 
+    code = "wrong_passphrase"
+
 
 class KeyFileCorrupt(KeysError):
     """A key file that is truncated, damaged or not what its name says."""
 
-    def __init__(self, path: object, reason: str) -> None:
-        super().__init__(f"key file {path} is corrupt: {reason}")
+    code = "key_file_corrupt"
+    template_arg = 1
+
+    def __init__(self, path: object, reason: str | Renderable, /, **params: object) -> None:
         self.path = path
-        self.reason = reason
+        self.reason = as_phrase(reason, params)
+        super().__init__("key file %(path)s is corrupt: %(reason)s", path=path, reason=self.reason)
 
 
 class FileAccessError(KeysError):
     """A key file, the keystore folder or an output file cannot be read or written."""
 
+    code = "file_access"
+
 
 class KeyNotFound(KeysError):
     """No key with the kid given, in the registry or in the keystore."""
+
+    code = "key_not_found"
 
 
 class KeyAlreadyRevoked(KeysError):
     """Revoking a key that is revoked already."""
 
+    code = "key_already_revoked"
+
 
 class NoKeyToRotate(KeysError):
     """Rotating the key of an organisation that has none: create one first."""
+
+    code = "no_key_to_rotate"
 
 
 class NoActiveKey(KeysError):
     """The organisation holds no active key, so it cannot sign."""
 
+    code = "no_active_key"
+
 
 class ActiveKeyExists(KeysError):
     """Creating a key for an organisation that has an active one: rotate instead."""
+
+    code = "active_key_exists"
 
 
 class NotAnAuthority(KeysError):
     """Only authorities hold issuer keys."""
 
+    code = "not_an_authority"
+
 
 class OrganisationNotFound(KeysError):
     """No organisation, or no authority, matches what was asked."""
+
+    code = "organisation_not_found"
 
 
 class AmbiguousOrganisation(KeysError):
     """Several authorities exist and none was named; the message lists them."""
 
+    code = "ambiguous_organisation"
+
 
 class InvalidReason(KeysError):
     """A revocation reason that is empty or too long: the audit trail needs a real one."""
+
+    code = "invalid_reason"

@@ -104,4 +104,4 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> Ed25519PublicKey:
 
 def _expect(jwk: Mapping[str, Any], member: str, value: str) -> None:
     if jwk.get(member) != value:
-        raise InvalidJWK(member, f'must be "{value}"')
+        raise InvalidJWK(member, 'must be "%(value)s"', value=value)

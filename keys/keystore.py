@@ -26,8 +26,6 @@ from .signer import Ed25519Signer
 _KID = re.compile(r"[A-Za-z0-9_-]{43}")
 _PEM_BEGIN = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 _PEM_END = b"-----END ENCRYPTED PRIVATE KEY-----"
-_PASSPHRASE_HINT = "check OCOP_KEY_PASSPHRASE or OCOP_KEY_PASSPHRASE_FILE"  # noqa: S105
-
 
 class Keystore:
     """Encrypted Ed25519 private keys in ``directory``, named ``{kid}.pem``.
@@ -52,7 +50,7 @@ class Keystore:
         # The kid comes from the database or the command line; never let it
         # name a file outside the keystore.
         if not isinstance(kid, str) or not _KID.fullmatch(kid):
-            raise KeyNotFound(f"{kid!r} is not a key id (43 base64url characters)")
+            raise KeyNotFound("%(kid)r is not a key id (43 base64url characters)", kid=kid)
         return self.directory / f"{kid}.pem"
 
     def kids(self) -> list[str]:
@@ -112,15 +110,19 @@ class Keystore:
             # decryption itself. PKCS#8 encryption carries no MAC: damaged
             # ciphertext reads the same as a wrong passphrase.
             raise WrongPassphrase(
-                f"the key passphrase is wrong: it does not decrypt {path}; {_PASSPHRASE_HINT}"
+                "the key passphrase is wrong: it does not decrypt %(path)s; "
+                "check OCOP_KEY_PASSPHRASE or OCOP_KEY_PASSPHRASE_FILE",
+                path=path,
             ) from None
         except (TypeError, UnsupportedAlgorithm) as error:
-            raise KeyFileCorrupt(path, str(error)) from None
+            raise KeyFileCorrupt(path, "%(problem)s", problem=str(error)) from None
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyFileCorrupt(path, "it does not hold an Ed25519 key")
         signer = Ed25519Signer(key)
         if signer.kid != kid:
-            raise KeyFileCorrupt(path, f"it holds the key {signer.kid}, not {kid}")
+            raise KeyFileCorrupt(
+                path, "it holds the key %(found)s, not %(kid)s", found=signer.kid, kid=kid
+            )
         return signer
 
 
@@ -128,9 +130,13 @@ def _read(path: Path, kid: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise KeyNotFound(f"no private key for {kid} in the keystore {path.parent}") from None
+        raise KeyNotFound(
+            "no private key for %(kid)s in the keystore %(folder)s", kid=kid, folder=path.parent
+        ) from None
     except OSError as error:
-        raise FileAccessError(f"cannot read key file {path}: {error.strerror}") from None
+        raise FileAccessError(
+            "cannot read key file %(path)s: %(problem)s", path=path, problem=error.strerror
+        ) from None
 
 
 def _encrypted_der(path: Path, data: bytes) -> bytes:
@@ -172,7 +178,11 @@ def ensure_private_dir(directory: Path) -> None:
         if directory.stat().st_mode & 0o077:
             directory.chmod(0o700)
     except OSError as error:
-        raise FileAccessError(f"cannot prepare folder {directory}: {error.strerror}") from None
+        raise FileAccessError(
+            "cannot prepare folder %(folder)s: %(problem)s",
+            folder=directory,
+            problem=error.strerror,
+        ) from None
 
 
 def write_atomically(path: Path, data: bytes, *, mode: int) -> None:
@@ -180,7 +190,9 @@ def write_atomically(path: Path, data: bytes, *, mode: int) -> None:
     try:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
-        raise FileAccessError(f"cannot write {path}: {error.strerror}") from None
+        raise FileAccessError(
+            "cannot write %(path)s: %(problem)s", path=path, problem=error.strerror
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), mode)
@@ -191,7 +203,9 @@ def write_atomically(path: Path, data: bytes, *, mode: int) -> None:
     except OSError as error:
         with contextlib.suppress(OSError):
             Path(temp).unlink()
-        raise FileAccessError(f"cannot write {path}: {error.strerror}") from None
+        raise FileAccessError(
+            "cannot write %(path)s: %(problem)s", path=path, problem=error.strerror
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             Path(temp).unlink()

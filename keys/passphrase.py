@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from ocop.trace.errors import Phrase
+
 from .errors import FileAccessError, PassphraseUnavailable, WeakPassphrase
 from .keystore import Keystore, ensure_private_dir
 
@@ -38,7 +40,9 @@ def resolve_passphrase(
     file = environ.get(PASSPHRASE_FILE_VAR, "")
     if value and file:
         raise PassphraseUnavailable(
-            f"both {PASSPHRASE_VAR} and {PASSPHRASE_FILE_VAR} are set; set only one"
+            "both %(value)s and %(file)s are set; set only one",
+            value=PASSPHRASE_VAR,
+            file=PASSPHRASE_FILE_VAR,
         )
     if value:
         passphrase = value.encode("utf-8")
@@ -46,14 +50,17 @@ def resolve_passphrase(
         passphrase = _read_passphrase_file(Path(file), PASSPHRASE_FILE_VAR)
     elif production:
         raise PassphraseUnavailable(
-            f"set {PASSPHRASE_VAR} (or {PASSPHRASE_FILE_VAR}) to the key passphrase: "
-            "production (OCOP_ENV=production) never generates one"
+            "set %(value)s (or %(file)s) to the key passphrase: "
+            "production (OCOP_ENV=production) never generates one",
+            value=PASSPHRASE_VAR,
+            file=PASSPHRASE_FILE_VAR,
         )
     else:
         passphrase = _development_passphrase(keystore_dir / DEV_PASSPHRASE_FILE)
     if production and len(passphrase) < MIN_PRODUCTION_LENGTH:
         raise WeakPassphrase(
-            f"the key passphrase must be at least {MIN_PRODUCTION_LENGTH} characters in production"
+            "the key passphrase must be at least %(least)s characters in production",
+            least=MIN_PRODUCTION_LENGTH,
         )
     return passphrase
 
@@ -64,28 +71,33 @@ def keystore_for(instance: Path, environ: Mapping[str, str], *, production: bool
     return Keystore(directory, resolve_passphrase(environ, directory, production=production))
 
 
-def _read_passphrase_file(path: Path, source: str) -> bytes:
+def _read_passphrase_file(path: Path, source: str | Phrase) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as error:
         raise PassphraseUnavailable(
-            f"cannot read the key passphrase file {path} ({source}): {error.strerror}"
+            "cannot read the key passphrase file %(path)s (%(source)s): %(problem)s",
+            path=path,
+            source=source,
+            problem=error.strerror,
         ) from None
     # Editors and `echo` add a final newline; it is not part of the passphrase.
     passphrase = data.removesuffix(b"\n").removesuffix(b"\r")
     if not passphrase:
-        raise PassphraseUnavailable(f"the key passphrase file {path} ({source}) is empty")
+        raise PassphraseUnavailable(
+            "the key passphrase file %(path)s (%(source)s) is empty", path=path, source=source
+        )
     return passphrase
 
 
 def _development_passphrase(path: Path) -> bytes:
     if path.exists():
-        return _read_passphrase_file(path, "development passphrase")
+        return _read_passphrase_file(path, Phrase("development passphrase"))
     ensure_private_dir(path.parent)
     generated = secrets.token_urlsafe(32).encode("ascii")
     if not _publish_once(path, generated):
         # Another process generated it first: theirs encrypts the keys.
-        return _read_passphrase_file(path, "development passphrase")
+        return _read_passphrase_file(path, Phrase("development passphrase"))
     log.warning(
         "development key passphrase generated in %s; set %s in production",
         path,
@@ -104,7 +116,9 @@ def _publish_once(path: Path, data: bytes) -> bool:
     try:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".passphrase.", suffix=".tmp")
     except OSError as error:
-        raise FileAccessError(f"cannot write {path}: {error.strerror}") from None
+        raise FileAccessError(
+            "cannot write %(path)s: %(problem)s", path=path, problem=error.strerror
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -115,7 +129,9 @@ def _publish_once(path: Path, data: bytes) -> bool:
     except FileExistsError:
         return False
     except OSError as error:
-        raise FileAccessError(f"cannot write {path}: {error.strerror}") from None
+        raise FileAccessError(
+            "cannot write %(path)s: %(problem)s", path=path, problem=error.strerror
+        ) from None
     finally:
         with contextlib.suppress(OSError):
             Path(temp).unlink()

@@ -52,8 +52,11 @@ def create_key(
     current = _active_or_none(session, org)
     if current is not None:
         raise ActiveKeyExists(
-            f"{_describe(org)} already has the active key {current.kid}; "
-            "use `ocop keys rotate` to replace it"
+            "organisation %(org)s (%(name)s) already has the active key %(kid)s; "
+            "use `ocop keys rotate` to replace it",
+            org=org.id,
+            name=org.name,
+            kid=current.kid,
         )
     return _add_active_key(session, keystore, org, actor=actor, now=now or utcnow())
 
@@ -71,7 +74,19 @@ def rotate_key(
     now = now or utcnow()
     old = _active_or_none(session, org)
     if old is None:
-        raise NoKeyToRotate(_no_key_message(session, org, "to rotate"))
+        if _has_keys(session, org):
+            raise NoKeyToRotate(
+                "organisation %(org)s (%(name)s) has no active key to rotate (its keys are "
+                "retired or revoked); create one with `ocop keys new`",
+                org=org.id,
+                name=org.name,
+            )
+        raise NoKeyToRotate(
+            "organisation %(org)s (%(name)s) has no issuer key to rotate; "
+            "create one with `ocop keys new`",
+            org=org.id,
+            name=org.name,
+        )
     # A mistyped passphrase must be refused before the old key is touched.
     keystore.check_passphrase()
     old.status = KeyStatus.RETIRED
@@ -96,13 +111,17 @@ def revoke_key(
     if not reason:
         raise InvalidReason("a revocation needs a reason (--reason TEXT)")
     if len(reason) > _MAX_REASON:
-        raise InvalidReason(f"the revocation reason is longer than {_MAX_REASON} characters")
+        raise InvalidReason(
+            "the revocation reason is longer than %(most)s characters", most=_MAX_REASON
+        )
     key = find_key(session, kid)
     if key.status == KeyStatus.REVOKED:
         assert key.revoked_at is not None
         raise KeyAlreadyRevoked(
-            f"key {key.kid} was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC"
-            f" ({key.revoked_reason})"
+            "key %(kid)s was already revoked on %(at)s UTC (%(reason)s)",
+            kid=key.kid,
+            at=key.revoked_at.strftime("%Y-%m-%d %H:%M"),
+            reason=key.revoked_reason,
         )
     key.status = KeyStatus.REVOKED
     key.revoked_at = now or utcnow()
@@ -115,7 +134,7 @@ def revoke_key(
 def find_key(session: Session, kid: str) -> IssuerKey:
     key = session.scalars(select(IssuerKey).where(IssuerKey.kid == kid.strip())).one_or_none()
     if key is None:
-        raise KeyNotFound(f"no issuer key with kid {kid!r} (see `ocop keys list`)")
+        raise KeyNotFound("no issuer key with kid %(kid)r (see `ocop keys list`)", kid=kid)
     return key
 
 
@@ -130,7 +149,19 @@ def active_key(session: Session, org: Organisation) -> IssuerKey:
     """The key ``org`` signs new batches with; raises :class:`NoActiveKey` when none."""
     key = _active_or_none(session, org)
     if key is None:
-        raise NoActiveKey(_no_key_message(session, org, "to sign with"))
+        if _has_keys(session, org):
+            raise NoActiveKey(
+                "organisation %(org)s (%(name)s) has no active key to sign with (its keys are "
+                "retired or revoked); create one with `ocop keys new`",
+                org=org.id,
+                name=org.name,
+            )
+        raise NoActiveKey(
+            "organisation %(org)s (%(name)s) has no issuer key to sign with; "
+            "create one with `ocop keys new`",
+            org=org.id,
+            name=org.name,
+        )
     return key
 
 
@@ -143,7 +174,7 @@ def resolve_org(session: Session, org_id: int | None) -> Organisation:
     if org_id is not None:
         org = session.get(Organisation, org_id)
         if org is None:
-            raise OrganisationNotFound(f"no organisation with id {org_id}")
+            raise OrganisationNotFound("no organisation with id %(org)s", org=org_id)
         _require_authority(org)
         return org
     authorities = session.scalars(
@@ -152,9 +183,9 @@ def resolve_org(session: Session, org_id: int | None) -> Organisation:
     if not authorities:
         raise OrganisationNotFound("there is no authority yet; run `ocop init` first")
     if len(authorities) > 1:
-        choices = ", ".join(f"{org.id} ({org.name})" for org in authorities)
         raise AmbiguousOrganisation(
-            f"there are several authorities; choose one with --org: {choices}"
+            "there are several authorities; choose one with --org: %(choices)s",
+            choices=_choices(authorities),
         )
     return authorities[0]
 
@@ -176,9 +207,9 @@ def signing_authority(session: Session, org_id: int | None) -> Organisation:
     if not signers:
         raise NoActiveKey("no authority holds an active key; run `ocop init` or `ocop keys new`")
     if len(signers) > 1:
-        choices = ", ".join(f"{org.id} ({org.name})" for org in signers)
         raise AmbiguousOrganisation(
-            f"several authorities can sign; choose one with --org: {choices}"
+            "several authorities can sign; choose one with --org: %(choices)s",
+            choices=_choices(signers),
         )
     return signers[0]
 
@@ -264,8 +295,10 @@ def _add_active_key(
     except IntegrityError:
         # Another command gave this organisation an active key meanwhile.
         raise ActiveKeyExists(
-            f"the keys of {_describe(org)} were changed by another command at the same "
-            "time; check `ocop keys list` and try again"
+            "the keys of organisation %(org)s (%(name)s) were changed by another command at "
+            "the same time; check `ocop keys list` and try again",
+            org=org.id,
+            name=org.name,
         ) from None
     return key
 
@@ -278,27 +311,27 @@ def _active_or_none(session: Session, org: Organisation) -> IssuerKey | None:
     ).one_or_none()
 
 
-def _no_key_message(session: Session, org: Organisation, purpose: str) -> str:
-    has_any = session.scalars(
+def _has_keys(session: Session, org: Organisation) -> bool:
+    """Whether ``org`` ever held a key (retired or revoked now), to say what to do."""
+    found = session.scalars(
         select(IssuerKey.id).where(IssuerKey.organisation_id == org.id).limit(1)
     ).first()
-    if has_any is None:
-        return f"{_describe(org)} has no issuer key {purpose}; create one with `ocop keys new`"
-    return (
-        f"{_describe(org)} has no active key {purpose} (its keys are retired or revoked); "
-        "create one with `ocop keys new`"
-    )
+    return found is not None
 
 
 def _require_authority(org: Organisation) -> None:
     if org.kind != OrgKind.AUTHORITY:
         raise NotAnAuthority(
-            f"{_describe(org)} is a {org.kind}, not an authority: only authorities hold issuer keys"
+            "organisation %(org)s (%(name)s) is a %(kind)s, not an authority: only "
+            "authorities hold issuer keys",
+            org=org.id,
+            name=org.name,
+            kind=org.kind,
         )
 
 
-def _describe(org: Organisation) -> str:
-    return f"organisation {org.id} ({org.name})"
+def _choices(orgs: Sequence[Organisation]) -> str:
+    return ", ".join(f"{org.id} ({org.name})" for org in orgs)
 
 
 def _actor(actor: str) -> str:

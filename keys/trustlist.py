@@ -18,6 +18,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ocop.trace.errors import Phrase
+
 from .errors import InvalidJWK, InvalidTrustList
 from .jwk import kid_prefix, public_jwk, public_key_from_jwk, thumbprint
 
@@ -82,7 +84,9 @@ class TrustedKey:
         if self.not_before and self.not_after and self.not_after < self.not_before:
             raise InvalidTrustList("not_after", "is before not_before")
         if self.revoked_at is not None and self.status is not KeyStatus.REVOKED:
-            raise InvalidTrustList("revoked_at", f"is set on a key whose status is {self.status}")
+            raise InvalidTrustList(
+                "revoked_at", "is set on a key whose status is %(status)s", status=self.status
+            )
 
     @property
     def prefix(self) -> bytes:
@@ -122,7 +126,9 @@ class TrustList:
         index: dict[bytes, tuple[TrustedKey, ...]] = {}
         for position, key in enumerate(keys):
             if key.kid in seen:
-                raise InvalidTrustList(f"keys[{position}].kid", f"repeats keys[{seen[key.kid]}]")
+                raise InvalidTrustList(
+                    f"keys[{position}].kid", "repeats keys[%(first)s]", first=seen[key.kid]
+                )
             seen[key.kid] = position
             index[key.prefix] = (*index.get(key.prefix, ()), key)
         object.__setattr__(self, "keys", keys)
@@ -179,33 +185,40 @@ def _load_json(data: object) -> Any:
             parse_int=_small_int,
         )
     except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        raise InvalidTrustList("document", f"is not JSON ({error.msg} at {where})") from None
-    except ValueError as error:
-        raise InvalidTrustList("document", str(error)) from None
+        raise InvalidTrustList(
+            "document",
+            "is not JSON (%(problem)s at line %(line)s column %(column)s)",
+            problem=error.msg,
+            line=error.lineno,
+            column=error.colno,
+        ) from None
+    except ValueError as error:  # e.g. a string too long for the decoder
+        raise InvalidTrustList("document", "%(problem)s", problem=str(error)) from None
     except RecursionError:
         raise InvalidTrustList("document", "is nested too deeply") from None
 
 
+# The decoder's hooks refuse with the trust list's own error, which the decoder
+# passes on untouched (it is no ValueError).
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # Parsers disagree on which of two same-named members wins; refuse both.
     members: dict[str, Any] = {}
     for name, value in pairs:
         if name in members:
-            raise ValueError(f"repeats the member {name!r}")
+            raise InvalidTrustList("document", "repeats the member %(name)r", name=name)
         members[name] = value
     return members
 
 
 def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
+    raise InvalidTrustList("document", "%(name)s is not JSON", name=name)
 
 
 def _small_int(digits: str) -> int:
     # Python refuses to read integers past 4,300 digits with a message about
     # sys.set_int_max_str_digits; no member of ours is a number anyway.
     if len(digits) > 30:
-        raise ValueError("holds a number far too long")
+        raise InvalidTrustList("document", "holds a number far too long")
     return int(digits)
 
 
@@ -292,5 +305,5 @@ def _format_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _one_of(enum: type[StrEnum]) -> str:
-    return "must be one of " + ", ".join(member.value for member in enum)
+def _one_of(enum: type[StrEnum]) -> Phrase:
+    return Phrase("must be one of %(choices)s", choices=", ".join(m.value for m in enum))

@@ -16,6 +16,7 @@ import click
 from ocop.keys import TrustList, keystore_for
 from ocop.keys.trustlist import TrustedKey
 from ocop.trace import cli_resources
+from ocop.trace.cli import say
 from ocop.trace.db import Database, utcnow
 
 from .errors import StampError, UsageProblem
@@ -127,7 +128,7 @@ def _layout(
             columns=columns, label_width_mm=width, label_height_mm=height, margin_mm=margin
         )
     except ValueError as error:
-        raise UsageProblem(f"label layout: {error}") from None
+        raise UsageProblem("label layout: %(problem)s", problem=str(error)) from None
 
 
 _PROGRESS_STEP = 1000
@@ -175,7 +176,7 @@ def verify_command(code: str, offline: bool, trust_file: str | None, as_json: bo
         else:
             result = _verify_online(text)
     except StampError as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {say(error)}", err=True)
         sys.exit(2)
     _print_verdict(result, as_json)
     sys.exit(0 if result["status"] == VerdictStatus.GENUINE else 1)
@@ -198,7 +199,9 @@ def _verify_offline(text: str, trust_file: str | None) -> dict[str, Any]:
     try:
         trust = TrustList.from_json(Path(trust_file).read_bytes())
     except OSError as error:
-        raise UsageProblem(f"cannot read trust list {trust_file}: {error.strerror}") from None
+        raise UsageProblem(
+            "cannot read trust list %(path)s: %(problem)s", path=trust_file, problem=error.strerror
+        ) from None
     result = verify_offline(text, trust)
     out: dict[str, Any] = {
         "status": result.status,

@@ -40,6 +40,6 @@ def _open(path: Path) -> Image.Image:
             image.load()
             return image
     except FileNotFoundError:
-        raise UnreadableImage(f"{path}: no such file") from None
+        raise UnreadableImage("%(path)s: no such file", path=path) from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
-        raise UnreadableImage(f"{path}: not a picture this program can read") from None
+        raise UnreadableImage("%(path)s: not a picture this program can read", path=path) from None

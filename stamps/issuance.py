@@ -34,10 +34,16 @@ def parse_count(raw: object, maximum: int) -> int:
     """A stamp count from user input: a whole number from 1 to ``maximum``."""
     text = str(raw).strip().replace("_", "")
     if not text.isascii() or not text.lstrip("-").isdigit():
-        raise IssuanceRefused(f"the count must be a whole number, not {str(raw)[:40]!r}")
+        raise IssuanceRefused(
+            "the count must be a whole number, not %(given)r", given=str(raw)[:40]
+        )
     count = int(text)
     if not 1 <= count <= maximum:
-        raise IssuanceRefused(f"the count must be from 1 to {maximum:,}, not {count:,}")
+        raise IssuanceRefused(
+            "the count must be from 1 to %(most)s, not %(given)s",
+            most=f"{maximum:,}",
+            given=f"{count:,}",
+        )
     return count
 
 
@@ -45,9 +51,13 @@ def check_issuable(session: Session, lot: Lot, key: IssuerKey, today: dt.date) -
     """Refuse, with the reason, unless this key may sign stamps for this lot today."""
     check_lot_issuable(session, lot, today)
     if key.status is not KeyStatus.ACTIVE:
-        raise IssuanceRefused(f"key {key.kid} is {key.status}; only an active key signs batches")
+        raise IssuanceRefused(
+            "key %(kid)s is %(status)s; only an active key signs batches",
+            kid=key.kid,
+            status=key.status,
+        )
     if key.organisation.kind is not OrgKind.AUTHORITY:
-        raise IssuanceRefused(f"key {key.kid} does not belong to an OCOP authority")
+        raise IssuanceRefused("key %(kid)s does not belong to an OCOP authority", kid=key.kid)
 
 
 def check_lot_issuable(session: Session, lot: Lot, today: dt.date) -> None:
@@ -56,16 +66,22 @@ def check_lot_issuable(session: Session, lot: Lot, today: dt.date) -> None:
     A producer's stamp request is checked against this before any key is involved.
     """
     if lot.product is None:
-        raise IssuanceRefused(f"lot {lot.code} is a raw-material lot; only product lots get stamps")
+        raise IssuanceRefused(
+            "lot %(lot)s is a raw-material lot; only product lots get stamps", lot=lot.code
+        )
     if not lot.product.approved:
         raise IssuanceRefused(
-            f"lot {lot.code}: product {lot.product.name!r} is not approved by the OCOP council yet"
+            "lot %(lot)s: product %(product)r is not approved by the OCOP council yet",
+            lot=lot.code,
+            product=lot.product.name,
         )
     if lot.recalls:
-        raise IssuanceRefused(f"lot {lot.code} has been recalled; it gets no new stamps")
+        raise IssuanceRefused("lot %(lot)s has been recalled; it gets no new stamps", lot=lot.code)
     if valid_ocop_certificate(session, lot.product, today) is None:
         raise IssuanceRefused(
-            f"lot {lot.code}: product {lot.product.name!r} holds no valid OCOP certificate today"
+            "lot %(lot)s: product %(product)r holds no valid OCOP certificate today",
+            lot=lot.code,
+            product=lot.product.name,
         )
 
 
@@ -103,9 +119,9 @@ def finish_batch(session: Session, batch_id: int, *, ok: bool, now: dt.datetime)
 def void_batch(session: Session, batch_id: int, *, reason: str, now: dt.datetime) -> StampBatch:
     batch = session.get(StampBatch, batch_id)
     if batch is None:
-        raise IssuanceRefused(f"there is no batch {batch_id}")
+        raise IssuanceRefused("there is no batch %(batch)s", batch=batch_id)
     if batch.status is BatchStatus.VOIDED:
-        raise IssuanceRefused(f"batch {batch_id} is already void")
+        raise IssuanceRefused("batch %(batch)s is already void", batch=batch_id)
     if not reason.strip():
         raise IssuanceRefused("say why the batch is void: the verify page shows the reason")
     batch.status = BatchStatus.VOIDED

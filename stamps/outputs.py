@@ -31,8 +31,9 @@ class OutputKind(StrEnum):
             return cls(suffix)
         except ValueError:
             raise UnsupportedOutput(
-                f"cannot tell what to write to {Path(path).name!r}: "
-                "name the file .pdf (label sheets), .csv (print house) or .zip (images)"
+                "cannot tell what to write to %(name)r: "
+                "name the file .pdf (label sheets), .csv (print house) or .zip (images)",
+                name=Path(path).name,
             ) from None
 
 

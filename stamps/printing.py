@@ -17,11 +17,10 @@ from ocop.keys.keystore import Keystore
 from ocop.trace.db import Database, utcnow, vietnam_today
 from ocop.trace.queries import find_lot, latest_ocop_certificate
 
-from .errors import UsageProblem
+from .errors import OutputNotWritable, UsageProblem
 from .issuance import finish_batch, generate_stamps, open_batch
 from .outputs import LabelText, OutputKind, Progress, write_output
 from .pin import PinSecret
-from .render.files import OutputNotWritable
 from .render.labels import LabelLayout
 
 # Below this many codes, starting encoder processes costs more than it saves.
@@ -72,7 +71,11 @@ def issue_and_write(
 ) -> IssuedBatch:
     OutputKind.for_path(job.out)
     if not job.out.parent.is_dir():
-        raise UsageProblem(f"cannot write {job.out}: folder {job.out.parent} does not exist")
+        raise UsageProblem(
+            "cannot write %(path)s: folder %(folder)s does not exist",
+            path=job.out,
+            folder=job.out.parent,
+        )
     today = vietnam_today()
     with database.transaction() as session:
         key = active_key(session, signing_authority(session, job.org_id))
@@ -109,7 +112,9 @@ def issue_and_write(
         with database.transaction() as session:
             finish_batch(session, batch_id, ok=False, now=utcnow())
         if isinstance(error, OSError):  # a full disk, a vanished folder: the user's to fix
-            raise OutputNotWritable(f"writing {job.out} failed: {error.strerror}") from None
+            raise OutputNotWritable(
+                "writing %(path)s failed: %(problem)s", path=job.out, problem=error.strerror
+            ) from None
         raise
     with database.transaction() as session:
         finish_batch(session, batch_id, ok=True, now=utcnow())
@@ -132,7 +137,7 @@ def rewrite_output(
     with database.transaction() as session:
         batch = session.get(StampBatch, batch_id)
         if batch is None or batch.status is not BatchStatus.ISSUED:
-            raise UsageProblem(f"batch {batch_id} is not an issued batch")
+            raise UsageProblem("batch %(batch)s is not an issued batch", batch=batch_id)
         signer = keystore.load(batch.key.kid)
         product = batch.lot.product
         assert product is not None

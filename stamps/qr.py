@@ -18,7 +18,7 @@ from typing import TypedDict
 
 import zxingcpp
 
-from ocop.stamps.errors import StampError
+from .errors import QrTooLarge
 
 # A 20 mm code of 41x41 modules keeps each module near 0.5 mm, which phones read
 # easily. At error correction M, version 6 holds 154 alphanumeric characters: after
@@ -33,10 +33,6 @@ _V6_M_DATA_BITS = 108 * 8
 _ASCII_BITS = bytes.maketrans(b"\x00\x01", b"01")
 # zxing's images are greyscale pixels: dark modules are 0 (black), light ones 255.
 _FROM_ZXING = bytes.maketrans(b"\x00\xff", b"\x01\x00")
-
-
-class QrTooLarge(StampError):
-    """The text needs a larger QR symbol than the output allows."""
 
 
 class _EncodeOptions(TypedDict):
@@ -118,11 +114,15 @@ def encode(
     except ValueError as exc:
         if not text:
             raise ValueError("cannot encode empty text") from exc
-        raise QrTooLarge(f"{len(text)} characters do not fit any QR symbol: {exc}") from exc
+        raise QrTooLarge(
+            "%(length)s characters do not fit any QR symbol: %(problem)s",
+            length=len(text),
+            problem=str(exc),
+        ) from exc
     image = barcode.to_image(scale=1, add_quiet_zones=False)
     size = image.shape[0]
     if (size - 17) // 4 > max_version:
-        raise QrTooLarge(_too_large_message(text, (size - 17) // 4, max_version, ec_level))
+        raise _too_large(text, (size - 17) // 4, max_version, ec_level)
     # zxingcpp.Image exports the buffer protocol, but its stub declares no __buffer__.
     pixels = bytes(memoryview(image))  # type: ignore[arg-type]
     return QrMatrix(size, pixels.translate(_FROM_ZXING))
@@ -184,9 +184,13 @@ def _options(ec_level: str, mask: int | None) -> dict[str, str | int]:
     return {"ec_level": ec_level, "data_mask": mask}
 
 
-def _too_large_message(text: str, version: int, max_version: int, ec_level: str) -> str:
-    return (
-        f"the QR text ({len(text)} characters) needs QR version {version} at error "
-        f"correction {ec_level}, more than the {max_version} allowed; shorten the base URL "
-        "(and keep it upper case so it stays in the QR alphanumeric alphabet)"
+def _too_large(text: str, version: int, max_version: int, ec_level: str) -> QrTooLarge:
+    return QrTooLarge(
+        "the QR text (%(length)s characters) needs QR version %(version)s at error "
+        "correction %(level)s, more than the %(most)s allowed; shorten the base URL "
+        "(and keep it upper case so it stays in the QR alphanumeric alphabet)",
+        length=len(text),
+        version=version,
+        level=ec_level,
+        most=max_version,
     )

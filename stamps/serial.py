@@ -35,7 +35,6 @@ _DIGITS = 6
 _SEP = r"(?:\s*[-‐‑‒–—−]\s*|\s+)"
 # [0-9], not \d: \d takes every script's digits, and int() would read them.
 _SERIAL = re.compile(rf"\s*([0-9]{{1,10}}){_SEP}([0-9]{{1,10}}){_SEP}([0-9])\s*")
-_SHAPE = "expected batch, stamp number and check digit, like 1234-000042-7"
 
 
 def _damm(digits: str) -> int:
@@ -78,7 +77,7 @@ class Serial:
         """
         match = _SERIAL.fullmatch(text) if isinstance(text, str) else None
         if match is None:
-            raise InvalidSerial(_SHAPE)
+            raise InvalidSerial("expected batch, stamp number and check digit, like 1234-000042-7")
         batch, number, check = (int(part) for part in match.groups())
         if number == 0:
             raise InvalidSerial("stamp numbers start at 1")

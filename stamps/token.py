@@ -76,7 +76,7 @@ class StampToken:
         raw = _decode(_find_token(text))
         version, prefix, batch, index = _HEADER.unpack_from(raw)
         if version != VERSION:
-            raise MalformedToken(f"unsupported version {version}")
+            raise MalformedToken("unsupported version %(version)s", version=version)
         return cls(prefix, batch, index, raw[_HEADER.size :])
 
     @property
@@ -177,7 +177,11 @@ def _decode(token: str) -> bytes:
     if not token:
         raise MalformedToken("empty")
     if len(token) != TOKEN_LENGTH:
-        raise MalformedToken(f"{len(token)} characters where a code has {TOKEN_LENGTH}")
+        raise MalformedToken(
+            "%(length)s characters where a code has %(expected)s",
+            length=len(token),
+            expected=TOKEN_LENGTH,
+        )
     if not _BASE32.fullmatch(token):
         raise MalformedToken("characters outside base32 (A-Z, 2-7)")
     token = token.upper()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import cli_resources
 from .db import VIETNAM, Database, database_not_ready, vietnam_today
 from .epcis import epcis_document, local_event_time
-from .errors import TraceError
+from .errors import DomainError, TraceError
 from .genealogy import LotLink, LotTree, journey, one_step_back, one_step_forward, upstream_tree
 from .importer import import_records, load_import_file
 from .models import Certification, Event, Facility, Lot
@@ -32,6 +32,16 @@ trace_cli = click.Group("trace", help="Value-chain records: import, list, show, 
 
 # Beyond this depth the tree stops indenting, so a thousand generations stay readable.
 _MAX_INDENT = 24
+# Where the ``ocop`` command (web/cli.py) keeps its way of saying an error in the
+# terminal's language; the catalogue is the web package's, so it is handed down.
+SAY = "ocop.say"
+
+
+def say(error: DomainError) -> str:
+    """``error`` as the ``ocop`` command says errors: for a command that prints one itself."""
+    context = click.get_current_context(silent=True)
+    speak = context.meta.get(SAY) if context is not None else None
+    return speak(error) if speak is not None else str(error)
 
 
 def _database() -> Database:
@@ -363,7 +373,9 @@ def export_epcis_command(lot_code: str | None, out: Path | None) -> None:
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise TraceError(f"{out}: cannot write ({error.strerror})") from None
+        raise TraceError(
+            "%(path)s: cannot write (%(problem)s)", path=out, problem=error.strerror
+        ) from None
     count = len(document["epcisBody"]["eventList"])
     click.echo(f"Wrote {count} events to {out}", err=True)
 

@@ -241,9 +241,10 @@ def database_not_ready(error: DBAPIError) -> DatabaseNotReady:
     )
     if missing_table or "unable to open database file" in message:
         return DatabaseNotReady(
-            f"the database has no ocop tables yet ({message}); run `ocop init` first"
+            "the database has no ocop tables yet (%(problem)s); run `ocop init` first",
+            problem=message,
         )
-    return DatabaseNotReady(f"cannot use the database: {message}")
+    return DatabaseNotReady("cannot use the database: %(problem)s", problem=message)
 
 
 def schema_packages() -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InvalidGtin, InvalidRecord
+from .errors import InvalidGtin, InvalidRecord, either
 
 # GS1 Vietnam's prefix: GTINs allocated to Vietnamese companies start with it.
 VIETNAM_PREFIX = "893"
@@ -27,21 +27,41 @@ def check_digit(body: str) -> int:
 def _digits(value: object, what: str, lengths: tuple[int, ...]) -> str:
     if not isinstance(value, str):
         # A JSON number would have lost its leading zeros already.
-        raise ValueError(f"{what} must be a string of digits, not {type(value).__name__}")
+        raise InvalidRecord(
+            "%(what)s must be a string of digits, not %(type)s",
+            what=what,
+            type=type(value).__name__,
+        )
     text = value.strip()
     if not text:
-        raise ValueError(f"{what} is empty")
+        raise InvalidRecord("%(what)s is empty", what=what)
     if not text.isascii() or not text.isdigit():
-        raise ValueError(f"{what} {value!r} must contain digits only")
+        raise InvalidRecord("%(what)s %(value)r must contain digits only", what=what, value=value)
     if len(text) not in lengths:
-        allowed = str(lengths[-1])
-        if len(lengths) > 1:
-            allowed = ", ".join(map(str, lengths[:-1])) + f" or {allowed}"
-        plural = "s" if len(text) != 1 else ""
-        raise ValueError(f"{what} {text!r} has {len(text)} digit{plural}; it must have {allowed}")
+        allowed = either(lengths)
+        if len(text) == 1:
+            raise InvalidRecord(
+                "%(what)s %(text)r has 1 digit; it must have %(allowed)s",
+                what=what,
+                text=text,
+                allowed=allowed,
+            )
+        raise InvalidRecord(
+            "%(what)s %(text)r has %(count)s digits; it must have %(allowed)s",
+            what=what,
+            text=text,
+            count=len(text),
+            allowed=allowed,
+        )
     expected = check_digit(text[:-1])
     if int(text[-1]) != expected:
-        raise ValueError(f"{what} {text!r} has check digit {text[-1]}, expected {expected}")
+        raise InvalidRecord(
+            "%(what)s %(text)r has check digit %(found)s, expected %(expected)s",
+            what=what,
+            text=text,
+            found=text[-1],
+            expected=expected,
+        )
     return text
 
 
@@ -56,13 +76,15 @@ class Gtin:
         """A GTIN-8, -12, -13 or -14 with a correct check digit; raises :class:`InvalidGtin`."""
         try:
             text = _digits(value, "GTIN", _GTIN_LENGTHS)
-        except ValueError as error:
-            raise InvalidGtin(str(error)) from None
+        except InvalidRecord as error:
+            raise InvalidGtin(error.reason) from None
         return cls(text.zfill(14))
 
     def __post_init__(self) -> None:
         if len(self.digits) != 14 or not self.digits.isdigit():
-            raise InvalidGtin(f"GTIN {self.digits!r} is not in 14-digit form; use Gtin.parse")
+            raise InvalidGtin(
+                "GTIN %(digits)r is not in 14-digit form; use Gtin.parse", digits=self.digits
+            )
 
     def __str__(self) -> str:
         return self.digits
@@ -90,10 +112,7 @@ class Gln:
 
     @classmethod
     def parse(cls, value: object) -> Gln:
-        try:
-            return cls(_digits(value, "GLN", (13,)))
-        except ValueError as error:
-            raise InvalidRecord(str(error)) from None
+        return cls(_digits(value, "GLN", (13,)))
 
     def __str__(self) -> str:
         return self.digits

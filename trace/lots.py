@@ -67,20 +67,25 @@ def add_lot(session: Session, owner: Organisation, new: NewLot) -> Lot:
     code = _nfc(new.code)
     if session.scalar(select(Lot.id).where(Lot.code == code)) is not None:
         raise ConflictingRecord(
-            f"there is already a lot {code!r}; lot codes are unique, choose another",
+            "there is already a lot %(code)r; lot codes are unique, choose another",
             f"{_PATH}.code",
+            code=code,
         )
     if new.product and not _owned(session, Product.producer_id, Product.code, new.product, owner):
         raise InvalidRecord(
-            f"unknown product {new.product!r}: {owner.name} has no product with this code",
+            "unknown product %(code)r: %(owner)s has no product with this code",
             f"{_PATH}.product",
+            code=new.product,
+            owner=owner.name,
         )
     if new.facility and not _owned(
         session, Facility.organisation_id, Facility.code, new.facility, owner
     ):
         raise InvalidRecord(
-            f"unknown facility {new.facility!r}: {owner.name} has no facility with this code",
+            "unknown facility %(code)r: %(owner)s has no facility with this code",
             f"{_PATH}.facility",
+            code=new.facility,
+            owner=owner.name,
         )
     import_records(session, {"format": FORMAT, "lots": [new.record(owner.tax_code)]})
     return find_lot(session, code)
@@ -104,7 +109,7 @@ def recall_lot(
     notice = _nfc(notice)
     current = lot.active_recall
     if current is not None and current.notice == notice:
-        raise ConflictingRecord(f"lot {lot.code} already shows this recall notice")
+        raise ConflictingRecord("lot %(code)s already shows this recall notice", code=lot.code)
     return record_recall(session, lot, notice, by, at)
 
 

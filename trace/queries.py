@@ -53,14 +53,14 @@ def find_lot(session: Session, code: str) -> Lot:
     """The lot with this code; :class:`NotFound` names the code otherwise."""
     lot = session.scalars(select(Lot).where(Lot.code == code)).one_or_none()
     if lot is None:
-        raise NotFound(f"no lot with code {code!r}")
+        raise NotFound("no lot with code %(code)r", code=code)
     return lot
 
 
 def find_product(session: Session, code: str) -> Product:
     product = session.scalars(select(Product).where(Product.code == code)).one_or_none()
     if product is None:
-        raise NotFound(f"no product with code {code!r}")
+        raise NotFound("no product with code %(code)r", code=code)
     return product
 
 
@@ -69,7 +69,7 @@ def find_organisation(session: Session, tax_code: str) -> Organisation:
         select(Organisation).where(Organisation.tax_code == tax_code)
     ).one_or_none()
     if org is None:
-        raise NotFound(f"no organisation with tax code {tax_code!r}")
+        raise NotFound("no organisation with tax code %(tax_code)r", tax_code=tax_code)
     return org
 
 

@@ -13,34 +13,38 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ocop.keys.cli import keys_cli
 from ocop.stamps.cli import stamps_cli
-from ocop.trace.cli import trace_cli
+from ocop.trace.cli import SAY, trace_cli
 from ocop.trace.cli_resources import RESOURCES_KEY
 from ocop.trace.db import database_not_ready
 from ocop.trace.errors import DomainError
 
 from .app import create_app
 from .commands import commands
-from .config import ConfigError
 from .console.cli import users_cli
+from .errors import ConfigError
+from .messages import say_on_terminal
 
 
 class OcopGroup(FlaskGroup):
     def invoke(self, ctx: click.Context) -> Any:
+        # The package commands that print an error themselves say it as this edge does.
+        ctx.meta[SAY] = say_on_terminal
         try:
             return super().invoke(ctx)
         # Each package raises its own errors, all DomainErrors: at this edge any of
-        # them becomes one line on stderr and a non-zero exit, never a traceback.
+        # them becomes one line on stderr, in the terminal's language, and a non-zero
+        # exit, never a traceback.
         except DomainError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(say_on_terminal(error)) from None
         except (OperationalError, ProgrammingError) as error:
-            raise click.ClickException(str(database_not_ready(error))) from None
+            raise click.ClickException(say_on_terminal(database_not_ready(error))) from None
 
 
 def _create_app() -> Any:
     try:
         return create_app()
     except ConfigError as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {say_on_terminal(error)}", err=True)
         sys.exit(2)
 
 

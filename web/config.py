@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocop.trace.errors import DomainError
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from ocop.keys.keystore import Keystore
@@ -19,10 +19,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_RATE_LIMIT = "300/minute"
-
-
-class ConfigError(DomainError):
-    """The configuration cannot work; the message says which variable to fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +99,15 @@ def _base_url(value: str) -> str:
 
     base = value.strip().rstrip("/")
     if not base.lower().startswith(("http://", "https://")):
-        raise ConfigError(f"OCOP_BASE_URL must start with https:// or http://, not {base!r}")
+        raise ConfigError(
+            "OCOP_BASE_URL must start with https:// or http://, not %(base)r", base=base
+        )
     if not fits_stamp_symbol(f"{base.upper()}/V/{'A' * TOKEN_LENGTH}"):
         raise ConfigError(
-            f"OCOP_BASE_URL {base!r} is too long or has characters outside the QR "
+            "OCOP_BASE_URL %(base)r is too long or has characters outside the QR "
             "alphanumeric set: a stamp must fit QR version 6 at error correction M, which "
-            "leaves 21 characters for the base URL (e.g. https://tem.ocop.vn)"
+            "leaves 21 characters for the base URL (e.g. https://tem.ocop.vn)",
+            base=base,
         )
     return base
 
@@ -125,9 +124,11 @@ def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> 
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+        raise ConfigError(
+            "%(name)s must be a whole number, not %(raw)r", name=name, raw=raw
+        ) from None
     if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}")
+        raise ConfigError("%(name)s must be at least %(least)s", name=name, least=minimum)
     return value
 
 

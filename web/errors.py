@@ -1,4 +1,5 @@
-"""Errors at the HTTP edge: RFC 9457 problem+json for the API, a page for people."""
+"""Errors at the HTTP edge: RFC 9457 problem+json for the API, a page for people;
+and the web package's own error, a configuration that cannot work."""
 
 from __future__ import annotations
 
@@ -10,9 +11,19 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ocop.trace.errors import DomainError
+
+from .messages import say
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ConfigError(DomainError):
+    """The configuration cannot work; the message says which variable to fix."""
+
+    code = "config_error"
 
 
 def wants_json() -> bool:
@@ -42,6 +53,13 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     response.status_code = status
     response.mimetype = PROBLEM_JSON
     return response
+
+
+def domain_problem(status: int, error: DomainError, **extra: Any) -> Response:
+    """A problem+json for a domain error: its message in the request's language as the
+    ``detail`` (no English summary before it), and its machine ``code``, the same in
+    every language."""
+    return problem(status, HTTPStatus(status).phrase, say(error), code=error.code, **extra)
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -25,7 +25,7 @@ from ocop.stamps import (
     claim_pin,
 )
 from ocop.stamps.errors import StampError
-from ocop.trace.db import VIETNAM, utcnow, vietnam_today
+from ocop.trace.db import utcnow, vietnam_today
 from ocop.trace.models import Certification, Organisation, Product
 from ocop.trace.queries import certificates_of
 from ocop.workflows.errors import ReportRefused
@@ -213,4 +213,4 @@ def _template_helpers() -> dict[str, Any]:
 
     from . import texts
 
-    return {"lang": str(get_locale() or "vi"), "texts": texts, "vn": VIETNAM}
+    return {"lang": str(get_locale() or "vi"), "texts": texts}

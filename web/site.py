@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+from ocop.trace.db import VIETNAM
 
 from . import api, catalogue, console, cors, epcis_api, errors, guards, public, resolver
 from .cache import TtlCache
@@ -12,6 +16,9 @@ from .config import Settings
 from .extensions import babel
 
 LANGUAGES = ("vi", "en")
+# How every page writes a day and a moment: Vietnamese order, 24-hour clock.
+DATE = "%d/%m/%Y"
+DATE_TIME = "%d/%m/%Y %H:%M"
 
 # No script anywhere on the public side, so none is allowed; images may be
 # data: URIs (the QR on a product page) or ours.
@@ -49,6 +56,30 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters["when"] = when
+
+
+def when(value: dt.datetime | dt.date | None, precision: str = "minute") -> str:
+    """The ``when`` filter: a date, or a moment in Vietnam time, as every page writes it.
+
+    ``precision`` is "minute" (the default), "day" for the date of a moment, or
+    "second" where the order within a minute matters (the audit log, a stamp's
+    scans). A moment without a time zone is a wall-clock time already (an event's
+    own local time) and is written as it is. None writes nothing.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, dt.datetime):
+        return value.strftime(DATE)
+    if value.tzinfo is not None:
+        value = value.astimezone(VIETNAM)
+    if precision == "day":
+        return value.strftime(DATE)
+    if precision == "second":
+        return value.strftime(DATE_TIME + ":%S")
+    if precision != "minute":
+        raise ValueError(f"precision is day, minute or second, not {precision!r}")
+    return value.strftime(DATE_TIME)
 
 
 # Tighter than the default: these forms write, a PIN must not be guessable, and

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ocop.trace.errors import either
 from ocop.trace.models import Organisation
 
 from .errors import AccountExists, AccountState, InvalidInput, SignInRefused, WeakPassword
@@ -41,7 +42,9 @@ def normalise_email(raw: str) -> str:
         or len(email) > 254
         or any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in email)
     ):
-        raise InvalidInput(f"{raw[:80]!r} is not an email address", field="email")
+        raise InvalidInput(
+            "%(given)r is not an email address", field="email", given=(raw or "")[:80]
+        )
     return email
 
 
@@ -53,11 +56,15 @@ def one_time_password() -> str:
 def check_password_policy(password: str, email: str | None = None) -> None:
     if len(password) < MIN_PASSWORD:
         raise WeakPassword(
-            f"the password needs at least {MIN_PASSWORD} characters", field="new_password"
+            "the password needs at least %(least)s characters",
+            field="new_password",
+            least=MIN_PASSWORD,
         )
     if len(password) > MAX_PASSWORD:
         raise WeakPassword(
-            f"the password can have at most {MAX_PASSWORD} characters", field="new_password"
+            "the password can have at most %(most)s characters",
+            field="new_password",
+            most=MAX_PASSWORD,
         )
     if email and password.strip().lower() in {email, email.partition("@")[0]}:
         raise WeakPassword("the password must not be your email address", field="new_password")
@@ -75,13 +82,15 @@ def create_user(
     email = normalise_email(email)
     if organisation.kind not in ROLE_ORG_KINDS[role]:
         raise InvalidInput(
-            f"a {role.value} belongs to an organisation of kind "
-            f"{' or '.join(sorted(k.value for k in ROLE_ORG_KINDS[role]))}; "
-            f"{organisation.name} is {organisation.kind.value}",
+            "a %(role)s belongs to an organisation of kind %(kinds)s; %(name)s is %(kind)s",
             field="role",
+            role=role.value,
+            kinds=either(sorted(k.value for k in ROLE_ORG_KINDS[role])),
+            name=organisation.name,
+            kind=organisation.kind.value,
         )
     if session.scalar(select(func.count()).where(User.email == email)):
-        raise AccountExists(f"an account for {email} already exists")
+        raise AccountExists("an account for %(email)s already exists", email=email)
     secret = password if password is not None else one_time_password()
     check_password_policy(secret, email)
     user = User(
@@ -173,7 +182,7 @@ def disable_user(session: Session, user: User, *, by_user_id: int | None) -> Non
     if user.id == by_user_id:
         raise AccountState("you cannot disable your own account; ask another officer")
     if not user.active:
-        raise AccountState(f"{user.email} is already disabled")
+        raise AccountState("%(email)s is already disabled", email=user.email)
     user.active = False
     user.session_epoch += 1
     session.flush()
@@ -181,6 +190,6 @@ def disable_user(session: Session, user: User, *, by_user_id: int | None) -> Non
 
 def enable_user(session: Session, user: User) -> None:
     if user.active:
-        raise AccountState(f"{user.email} is already active")
+        raise AccountState("%(email)s is already active", email=user.email)
     user.active = True
     session.flush()

@@ -43,7 +43,9 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token for ``organisation`` and its text, which is returned this once only."""
     if organisation.kind not in ROLE_ORG_KINDS[Role.DISTRIBUTOR]:
-        raise InvalidInput(f"{organisation.name} is not a distributor or retailer")
+        raise InvalidInput(
+            "%(name)s is not a distributor or retailer", name=organisation.name
+        )
     name = _clean_name(name)
     active = session.scalar(
         select(func.count())
@@ -52,8 +54,9 @@ def create_token(
     )
     if (active or 0) >= MAX_ACTIVE:
         raise InvalidInput(
-            f"an organisation may hold at most {MAX_ACTIVE} active tokens; revoke one first",
+            "an organisation may hold at most %(most)s active tokens; revoke one first",
             field="name",
+            most=MAX_ACTIVE,
         )
     text = TOKEN_PREFIX + secrets.token_urlsafe(30)
     token = ApiToken(
@@ -114,7 +117,7 @@ def _clean_name(raw: str | None) -> str:
     if not name:
         raise InvalidInput("give the token a name, e.g. the system that will use it", "name")
     if len(name) > MAX_NAME:
-        raise InvalidInput(f"a name has at most {MAX_NAME} characters", field="name")
+        raise InvalidInput("a name has at most %(most)s characters", field="name", most=MAX_NAME)
     if any(unicodedata.category(ch)[0] == "C" for ch in name):
         raise InvalidInput("a name must not contain control characters", field="name")
     return name

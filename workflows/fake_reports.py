@@ -51,7 +51,9 @@ def file_report(
     """
     text = _plain(message, keep="\n")
     if not text or len(text) > MAX_REPORT:
-        raise ReportRefused(f"a report says something, in at most {MAX_REPORT} characters")
+        raise ReportRefused(
+            "a report says something, in at most %(most)s characters", most=MAX_REPORT
+        )
     report = FakeReport(
         token=_plain(token)[:200],
         batch_id=batch_id,
@@ -147,7 +149,7 @@ def mark_handled(
     """Mark a report handled, once: a second attempt raises :class:`ReportAlreadyHandled`."""
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
-        raise ReportRefused(f"the note can have at most {MAX_NOTE} characters")
+        raise ReportRefused("the note can have at most %(most)s characters", most=MAX_NOTE)
     # One conditional UPDATE: of two people handling it at once, exactly one wins.
     changed = rowcount(
         session,
@@ -158,10 +160,13 @@ def mark_handled(
     if changed != 1:
         report = session.get(FakeReport, report_id)
         if report is None:
-            raise ReportRefused(f"there is no report {report_id}")
+            raise ReportRefused("there is no report %(report)s", report=report_id)
+        assert report.handled_at is not None
         raise ReportAlreadyHandled(
-            f"report {report_id} was already handled by {report.handled_by} "
-            f"at {report.handled_at:%Y-%m-%d %H:%M} UTC"
+            "report %(report)s was already handled by %(by)s at %(at)s UTC",
+            report=report_id,
+            by=report.handled_by,
+            at=report.handled_at.strftime("%Y-%m-%d %H:%M"),
         )
 
 
@@ -185,9 +190,14 @@ def stamp_history(
     """Counters, the last ``rows`` scans and the reports of stamp ``index`` of ``batch_id``."""
     batch = session.get(StampBatch, batch_id) if 0 < batch_id <= UINT32_MAX else None
     if batch is None:
-        raise UnknownStamp(f"there is no batch {batch_id}")
+        raise UnknownStamp("there is no batch %(batch)s", batch=batch_id)
     if not 0 <= index < batch.count:
-        raise UnknownStamp(f"batch {batch_id} has stamps 1 to {batch.count}, not {index + 1}")
+        raise UnknownStamp(
+            "batch %(batch)s has stamps 1 to %(count)s, not %(number)s",
+            batch=batch_id,
+            count=batch.count,
+            number=index + 1,
+        )
     scans = session.get(StampScan, (batch_id, index))
     log = session.scalars(
         select(ScanLog)

@@ -33,7 +33,7 @@ from ocop.stamps.offline import VerdictStatus
 from ocop.stamps.token import StampToken
 from ocop.stamps.verify import Verdict, Verifier
 from ocop.trace.db import VIETNAM
-from ocop.trace.errors import InvalidGtin
+from ocop.trace.errors import InvalidGtin, Joined, Phrase
 from ocop.trace.gtin import Gtin
 from ocop.trace.importer import import_records
 from ocop.trace.importer.vocabulary import FORMAT
@@ -167,16 +167,20 @@ class LotCheck:
         return _count_statuses(self.codes)
 
     @property
-    def reason(self) -> str | None:
+    def reason(self) -> Phrase | None:
         """Why the lot is not received, in one line; None when it passed."""
         failed = self.failed
         if not failed:
             return None
+        # Statuses and reasons are the API's machine codes, the same in every language.
         found = Counter(f"{code.status.value} ({', '.join(code.reasons)})" for code in failed)
-        what = ", ".join(f"{n} {text}" for text, n in found.items())
-        return (
-            f"{len(failed)} of {len(self.codes)} codes of lot {self.lot} did not pass: {what}; "
-            "a lot is received only when every code of it is genuine"
+        return Phrase(
+            "%(failed)s of %(total)s codes of lot %(lot)s did not pass: %(what)s; "
+            "a lot is received only when every code of it is genuine",
+            failed=len(failed),
+            total=len(self.codes),
+            lot=self.lot,
+            what=", ".join(f"{n} {text}" for text, n in found.items()),
         )
 
 
@@ -295,14 +299,19 @@ def codes_in_photo(photo: BinaryIO | bytes, name: str) -> list[str]:
             width, height = image.size
             if width * height > MAX_PHOTO_PIXELS:
                 raise UnreadableImage(
-                    f"{name}: {width}x{height} pixels is too large; "
-                    f"send a photo of at most {MAX_PHOTO_PIXELS // 1_000_000} megapixels"
+                    "%(name)s: %(width)sx%(height)s pixels is too large; "
+                    "send a photo of at most %(most)s megapixels",
+                    name=name,
+                    width=width,
+                    height=height,
+                    most=MAX_PHOTO_PIXELS // 1_000_000,
                 )
             image.load()
             return read_codes(image)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
         raise UnreadableImage(
-            f"{name}: not a picture this service can read (JPEG, PNG, WebP, GIF or BMP)"
+            "%(name)s: not a picture this service can read (JPEG, PNG, WebP, GIF or BMP)",
+            name=name,
         ) from None
 
 
@@ -343,10 +352,12 @@ def record_receipt(
     reference = clean_reference(reference)
     chosen = [lot.lot for lot in delivery.passed_lots if only is None or lot.lot in only]
     if not chosen:
-        refused = "; ".join(lot.reason or "" for lot in delivery.refused_lots)
-        raise NothingToReceive(
-            "no lot to receive: " + (refused or "no code of the delivery belongs to a stamped lot")
-        )
+        refused = [lot.reason for lot in delivery.refused_lots if lot.reason is not None]
+        if not refused:
+            raise NothingToReceive(
+                "no lot to receive: no code of the delivery belongs to a stamped lot"
+            )
+        raise NothingToReceive("no lot to receive: %(why)s", why=Joined(refused))
     event_id = receipt_event_id(organisation, key)
     documents = [{"type": "desadv", "id": reference}] if reference else None
     existing = session.scalars(select(Event).where(Event.event_id == event_id)).one_or_none()
@@ -384,8 +395,10 @@ def _replay(
     )
     if not same:
         raise ReceiptConflict(
-            f"the id {key[:60]!r} was already used for another receipt ({event.event_id}); "
-            "check the delivery again to record a new one"
+            "the id %(key)r was already used for another receipt (%(event)s); "
+            "check the delivery again to record a new one",
+            key=key[:60],
+            event=event.event_id,
         )
     return Receipt(event.event_id, tuple(stored), replayed=True)
 
@@ -393,7 +406,9 @@ def _replay(
 def check_key(key: str) -> None:
     """Refuse a receipt id that cannot name an event."""
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise ReceivingRefused(f"a receipt id is text of 1 to {MAX_KEY_LENGTH} characters")
+        raise ReceivingRefused(
+            "a receipt id is text of 1 to %(most)s characters", most=MAX_KEY_LENGTH
+        )
     if any(unicodedata.category(ch)[0] == "C" for ch in key):
         raise ReceivingRefused("a receipt id must not contain control characters")
 
@@ -407,7 +422,8 @@ def clean_reference(reference: str | None) -> str | None:
     text = unicodedata.normalize("NFC", reference).strip()
     if len(text) > MAX_REFERENCE_LENGTH:
         raise ReceivingRefused(
-            f"the delivery note number has at most {MAX_REFERENCE_LENGTH} characters"
+            "the delivery note number has at most %(most)s characters",
+            most=MAX_REFERENCE_LENGTH,
         )
     if any(unicodedata.category(ch)[0] == "C" for ch in text):
         raise ReceivingRefused("the delivery note number must not contain control characters")

@@ -6,15 +6,16 @@ adds only what belongs to the console: a product proposed by a producer waits
 for an authority's approval, only an approved product gets an OCOP
 certificate, and a "new" form never quietly changes a record that already
 exists under the same natural key. (Plus the paging of the lists that show
-these records.)
+these records.) Facilities are created and changed the same way, audited here.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, select, update
@@ -24,23 +25,23 @@ from ocop.trace.db import rowcount
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
 from ocop.trace.importer import ImportSummary, import_records
 from ocop.trace.importer.vocabulary import FORMAT
-from ocop.trace.models import Certification, CertStatus, Organisation, Product, Scheme
+from ocop.trace.models import (
+    Certification,
+    CertStatus,
+    Facility,
+    Organisation,
+    Product,
+    Scheme,
+)
 
+from . import audit
 from .access import Actor
-from .errors import InvalidInput, WorkflowError
+from .errors import AlreadyRecorded, FacilityCodeTaken, InvalidInput, NotApproved
 
 T = TypeVar("T")
 
 # The last field name of an import path: "$.organisations[0].addresses[0].province".
 _LAST_FIELD = re.compile(r"\.([a-z_]+)$")
-
-
-class AlreadyRecorded(WorkflowError):
-    """A "new" form names a record that exists with other content: change it on its page."""
-
-
-class NotApproved(InvalidInput):
-    """The product has not been approved by an authority yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,9 @@ def register_organisation(session: Session, record: Mapping[str, Any]) -> Saved[
     summary = _import(session, "organisations", record)
     if existing is not None and summary.changed_anything:
         raise AlreadyRecorded(
-            f"an organisation with tax code {tax_code} is already recorded; change it on its page"
+            "an organisation with tax code %(tax_code)s is already recorded; "
+            "change it on its page",
+            tax_code=tax_code,
         )
     org = _organisation(session, tax_code)
     assert org is not None
@@ -139,11 +142,15 @@ def create_product(
     existing = _product(session, code)
     if existing is not None and existing.producer_id != producer.id:
         # Said without naming the other producer: a code is all one learns.
-        raise AlreadyRecorded(f"the product code {code} is already taken; choose another")
+        raise AlreadyRecorded(
+            "the product code %(code)s is already taken; choose another", code=code
+        )
     summary = _import(session, "products", {**record, "producer": producer.tax_code})
     if existing is not None:
         if summary.changed_anything:
-            raise AlreadyRecorded(f"product {code} is already recorded; change it on its page")
+            raise AlreadyRecorded(
+                "product %(code)s is already recorded; change it on its page", code=code
+            )
         return Saved(existing, False, False)
     product = _product(session, code)
     assert product is not None
@@ -195,6 +202,73 @@ def _product(session: Session, code: str) -> Product | None:
     return session.scalars(select(Product).where(Product.code == code)).one_or_none()
 
 
+# --------------------------------------------------------------------------- facilities
+
+# What the importer lets change on a stored facility (a GLN only while it is empty).
+FACILITY_FIELDS = (
+    "name", "gln", "planting_area_code", "crop", "area_ha", "latitude", "longitude", "address",
+)  # fmt: skip
+
+
+def facilities_of(session: Session, organisation_id: int | None) -> Sequence[Facility]:
+    """The facilities of one organisation, or of all when ``organisation_id`` is None."""
+    query = select(Facility).order_by(Facility.code)
+    if organisation_id is not None:
+        query = query.where(Facility.organisation_id == organisation_id)
+    return session.scalars(query).all()
+
+
+def create_facility(
+    session: Session, who: Actor, organisation: Organisation, values: Mapping[str, str | None]
+) -> None:
+    """Record a new facility of ``organisation`` through the importer, audited."""
+    code = values.get("code") or ""
+    if session.scalar(select(Facility.id).where(Facility.code == code)) is not None:
+        raise FacilityCodeTaken(
+            "The code %(code)s is already in use; choose another.", "code", code=code
+        )
+    import_records(session, _facility_document(organisation.tax_code, values))
+    audit.record(
+        session, who, "facility.create", code, {"kind": values.get("kind"), "name": values["name"]}
+    )
+
+
+def update_facility(
+    session: Session, who: Actor, facility: Facility, values: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """Change what the importer lets change; the changed fields (new values), audited."""
+    for name in FACILITY_FIELDS:
+        if not values.get(name) and getattr(facility, name) is not None:
+            # The importer never erases a stored value; say so rather than seem to.
+            raise InvalidInput("A saved value cannot be removed; enter a new value instead.", name)
+    before = facility_values(facility)
+    record = {"code": facility.code, "kind": facility.kind.value, **values}
+    import_records(session, _facility_document(facility.organisation.tax_code, record))
+    changes = {k: v for k, v in facility_values(facility).items() if v != before[k]}
+    if changes:
+        audit.record(session, who, "facility.update", facility.code, {"changed": changes})
+    return changes
+
+
+def facility_values(facility: Facility) -> dict[str, str | None]:
+    """The editable fields as a form shows them (12.5, not 12.5000)."""
+    return {name: _shown(getattr(facility, name)) for name in FACILITY_FIELDS}
+
+
+def _shown(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def _facility_document(tax_code: str, values: Mapping[str, str | None]) -> dict[str, object]:
+    # Left-out fields keep what is stored; empty ones are left out.
+    record = {k: v for k, v in values.items() if v} | {"organisation": tax_code}
+    return {"format": FORMAT, "facilities": [record]}
+
+
 # --------------------------------------------------------------------------- certifications
 
 
@@ -204,13 +278,16 @@ def record_certificate(session: Session, record: Mapping[str, Any]) -> Saved[Cer
     product = _product(session, str(record.get("product") or ""))
     if scheme == Scheme.OCOP and product is not None and not product.approved:
         raise NotApproved(
-            f"product {product.code} is not approved yet; approve it before certifying it",
+            "product %(code)s is not approved yet; approve it before certifying it",
             field="product",
+            code=product.code,
         )
     existing = _certificate(session, scheme, number)
     summary = _import(session, "certifications", record)
     if existing is not None and summary.changed_anything:
-        raise AlreadyRecorded(f"certificate {scheme}/{number} is already recorded")
+        raise AlreadyRecorded(
+            "certificate %(scheme)s/%(number)s is already recorded", scheme=scheme, number=number
+        )
     cert = _certificate(session, scheme, number)
     assert cert is not None
     return Saved(cert, existing is None, summary.changed_anything)

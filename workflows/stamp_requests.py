@@ -24,17 +24,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ocop.keys.keystore import Keystore, ensure_private_dir
-from ocop.stamps.errors import IssuanceRefused
+from ocop.stamps.errors import IssuanceRefused, OutputNotWritable
 from ocop.stamps.issuance import check_lot_issuable, finish_batch, parse_count
 from ocop.stamps.models import BatchStatus
 from ocop.stamps.outputs import OutputKind
 from ocop.stamps.pin import PinSecret
 from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
-from ocop.stamps.render.files import OutputNotWritable
 from ocop.stamps.render.labels import LabelLayout
 from ocop.trace.db import Database, rowcount, utcnow, vietnam_today
 from ocop.trace.errors import DomainError
-from ocop.trace.models import Lot, Organisation
+from ocop.trace.models import Lot
 
 from . import audit
 from .access import Actor
@@ -60,18 +59,18 @@ DEFAULT_LAYOUT = "a4-5x8"
 def submit_request(
     session: Session,
     lot: Lot,
-    organisation: Organisation,
+    actor: Actor,
     *,
     count: object,
     pin: bool,
     layout: str,
     note: str | None,
     nonce: str,
-    actor: str,
     maximum: int,
     today: dt.date | None = None,
 ) -> tuple[StampRequest, bool]:
-    """A new pending request, or the one this form already made: (request, created).
+    """``actor``'s organisation asks for stamps for its ``lot``: a new pending request,
+    or the one this form already made: (request, created).
 
     ``nonce`` identifies the form filled in; sending it again finds the first
     request, even when two sends race each other.
@@ -79,40 +78,48 @@ def submit_request(
     nonce = (nonce or "").strip()
     if not 1 <= len(nonce) <= MAX_NONCE:
         raise RequestRefused("the form has expired; open it again")
-    existing = _by_nonce(session, organisation.id, nonce)
+    existing = _by_nonce(session, actor.organisation_id, nonce)
     if existing is not None:
         return existing, False
-    if not organisation.kind.is_producer:
-        raise RequestRefused(f"{organisation.name} is not a producer; only producers get stamps")
-    if lot.owner_id != organisation.id:
-        raise RequestRefused(f"lot {lot.code} does not belong to {organisation.name}", "lot")
+    if not actor.organisation_kind.is_producer:
+        raise RequestRefused(
+            "%(name)s is not a producer; only producers get stamps",
+            name=actor.organisation_name,
+        )
+    if not actor.owns(lot.owner_id):
+        raise RequestRefused(
+            "lot %(lot)s does not belong to %(name)s",
+            "lot",
+            lot=lot.code,
+            name=actor.organisation_name,
+        )
     if layout not in LAYOUTS:
-        raise RequestRefused(f"unknown label layout {layout[:20]!r}", "layout")
+        raise RequestRefused("unknown label layout %(layout)r", "layout", layout=layout[:20])
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
-        raise RequestRefused(f"the note is longer than {MAX_NOTE} characters", "note")
+        raise RequestRefused("the note is longer than %(most)s characters", "note", most=MAX_NOTE)
     try:
         number = parse_count(count, maximum)
     except IssuanceRefused as error:
-        raise RequestRefused(str(error), "count") from None
+        raise RequestRefused(error, "count") from None
     check_lot_issuable(session, lot, today or vietnam_today())
     request = StampRequest(
         lot=lot,
-        organisation_id=organisation.id,
+        organisation_id=actor.organisation_id,
         count=number,
         pin=pin,
         layout=layout,
         note=note,
         nonce=nonce,
         status=RequestStatus.PENDING,
-        requested_by=actor[:200],
+        requested_by=actor.email[:200],
     )
     try:
         with session.begin_nested():
             session.add(request)
     except IntegrityError:
         # The same form sent twice at once: the other send inserted first.
-        existing = _by_nonce(session, organisation.id, nonce)
+        existing = _by_nonce(session, actor.organisation_id, nonce)
         if existing is None:
             raise
         return existing, False
@@ -132,7 +139,9 @@ def reject_request(
     if not reason:
         raise RequestRefused("say why the request is rejected: the producer reads it", "reason")
     if len(reason) > MAX_NOTE:
-        raise RequestRefused(f"the reason is longer than {MAX_NOTE} characters", "reason")
+        raise RequestRefused(
+            "the reason is longer than %(most)s characters", "reason", most=MAX_NOTE
+        )
     return _claim(
         session, request_id, RequestStatus.REJECTED, actor=actor, now=now or utcnow(), note=reason
     )
@@ -168,11 +177,14 @@ def abandon_request(
     )
     request = session.get(StampRequest, request_id, populate_existing=True)
     if request is None:
-        raise RequestRefused(f"there is no stamp request {request_id}")
+        raise RequestRefused("there is no stamp request %(request)s", request=request_id)
     if changed != 1:
         raise RequestConflict(
-            f"stamp request {request_id} is {request.status}; only a request still signing "
-            f"{STUCK_AFTER.seconds // 60} minutes after approval can be closed"
+            "stamp request %(request)s is %(status)s; only a request still signing "
+            "%(minutes)s minutes after approval can be closed",
+            request=request_id,
+            status=request.status,
+            minutes=STUCK_AFTER.seconds // 60,
         )
     return request
 
@@ -212,10 +224,12 @@ def approve_request(
         )
     except Exception as error:
         user_error = isinstance(error, DomainError)
+        # The request keeps the reason in English, as the audit log does; the
+        # officer reads it now in their own language.
         reason = str(error) if user_error else f"unexpected error ({type(error).__name__})"
         _fail(database, request_id, reason, None, actor)
-        if user_error:
-            raise IssuanceFailed(reason) from error
+        if isinstance(error, DomainError):
+            raise IssuanceFailed(error) from error
         raise
     try:
         with database.transaction() as session:
@@ -250,10 +264,16 @@ def request_output(
     batch = request.batch
     if request.status is not RequestStatus.ISSUED or batch is None:
         raise RequestConflict(
-            f"stamp request {request.id} is {request.status}: there are no stamps to download"
+            "stamp request %(request)s is %(status)s: there are no stamps to download",
+            request=request.id,
+            status=request.status,
         )
     if batch.status is not BatchStatus.ISSUED:
-        raise RequestConflict(f"batch {batch.id} is {batch.status}: its stamps are not valid")
+        raise RequestConflict(
+            "batch %(batch)s is %(status)s: its stamps are not valid",
+            batch=batch.id,
+            status=batch.status,
+        )
     path = output_path(outputs, request.id, kind)
     if not path.is_file():
         outputs_folder(outputs)
@@ -269,7 +289,9 @@ def request_output(
                 layout=layout if kind is OutputKind.PDF else None,
             )
         except OSError as error:  # a full disk: the file was not written, nothing else changed
-            raise OutputNotWritable(f"writing {path.name} failed: {error.strerror}") from None
+            raise OutputNotWritable(
+                "writing %(name)s failed: %(problem)s", name=path.name, problem=error.strerror
+            ) from None
     return path
 
 
@@ -308,12 +330,12 @@ def stampable_lots(session: Session, organisation_id: int, today: dt.date) -> li
     return [lot for lot in lots if lot_problem(session, lot, today) is None]
 
 
-def lot_problem(session: Session, lot: Lot, today: dt.date) -> str | None:
+def lot_problem(session: Session, lot: Lot, today: dt.date) -> IssuanceRefused | None:
     """Why ``lot`` cannot get stamps today, or ``None`` when it can."""
     try:
         check_lot_issuable(session, lot, today)
     except IssuanceRefused as error:
-        return str(error)
+        return error
     return None
 
 
@@ -346,11 +368,13 @@ def _claim(
     )
     request = session.get(StampRequest, request_id, populate_existing=True)
     if request is None:
-        raise RequestRefused(f"there is no stamp request {request_id}")
+        raise RequestRefused("there is no stamp request %(request)s", request=request_id)
     if changed != 1:
         raise RequestConflict(
-            f"stamp request {request_id} is already {request.status}; "
-            "only a pending request can be decided"
+            "stamp request %(request)s is already %(status)s; "
+            "only a pending request can be decided",
+            request=request_id,
+            status=request.status,
         )
     return request
 

@@ -17,14 +17,10 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
-from ocop.stamps.errors import StampError
+from ..errors import OutputNotWritable
 
 # PNG is already deflated inside; compressing it again only costs time.
 _STORED_SUFFIXES = (".png",)
-
-
-class OutputNotWritable(StampError):
-    """The output file cannot be created where it was asked for."""
 
 
 @overload
@@ -61,14 +57,18 @@ def atomic_output(path: str | os.PathLike[str], *, text: bool = False) -> Iterat
 def _open_temp(final: Path, temp: Path, text: bool) -> IO:
     folder = final.parent
     if not folder.is_dir():
-        raise OutputNotWritable(f"cannot write {final}: folder {folder} does not exist")
+        raise OutputNotWritable(
+            "cannot write %(path)s: folder %(folder)s does not exist", path=final, folder=folder
+        )
     if final.is_dir():
-        raise OutputNotWritable(f"cannot write {final}: it is a folder")
+        raise OutputNotWritable("cannot write %(path)s: it is a folder", path=final)
     try:
         # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
-        raise OutputNotWritable(f"cannot write {final}: {exc.strerror}") from exc
+        raise OutputNotWritable(
+            "cannot write %(path)s: %(problem)s", path=final, problem=exc.strerror
+        ) from exc
     if text:
         return os.fdopen(fd, "w", encoding="utf-8", newline="")
     return os.fdopen(fd, "wb")
@@ -78,7 +78,9 @@ def _replace(temp: Path, final: Path) -> None:
     try:
         temp.replace(final)
     except OSError as exc:
-        raise OutputNotWritable(f"cannot write {final}: {exc.strerror}") from exc
+        raise OutputNotWritable(
+            "cannot write %(path)s: %(problem)s", path=final, problem=exc.strerror
+        ) from exc
 
 
 def write_csv(fp: TextIO, rows: Iterable[tuple[str, ...]], header: tuple[str, ...]) -> int:

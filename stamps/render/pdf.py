@@ -34,7 +34,8 @@ from typing import BinaryIO
 from fontTools.subset import Options, Subsetter
 from fontTools.ttLib import TTFont
 
-from ocop.stamps.qr import QrMatrix, QrTooLarge
+from ocop.stamps.errors import QrTooLarge
+from ocop.stamps.qr import QrMatrix
 from ocop.stamps.render.labels import (
     LINE_MM,
     PADDING_MM,
@@ -253,8 +254,10 @@ class _LabelPainter:
     def _code(self, matrix: QrMatrix, left: float, top: float) -> str:
         if matrix.size > self.at.largest:
             raise QrTooLarge(
-                f"a version {matrix.version} code does not fit labels laid out for version "
-                f"{(self.at.largest - 17) // 4} at most"
+                "a version %(version)s code does not fit labels laid out for version "
+                "%(most)s at most",
+                version=matrix.version,
+                most=(self.at.largest - 17) // 4,
             )
         n = matrix.size
         side = n * self.at.module

@@ -23,7 +23,18 @@ from sqlalchemy.orm import Session
 from wtforms import SelectField, StringField
 from wtforms.widgets import DateInput, NumberInput
 
-from ocop.stamps import analytics as scans
+from ocop.stamps.analytics import (
+    LONGEST_PERIOD,
+    BatchInfo,
+    Dashboard,
+    Period,
+    Scope,
+    batches_in,
+    csv_rows,
+    dashboard,
+    scans_since,
+    tallies,
+)
 from ocop.stamps.models import StampBatch
 from ocop.stamps.token import UINT32_MAX
 from ocop.trace.db import VIETNAM, vietnam_today
@@ -35,6 +46,7 @@ from ocop.workflows.errors import InvalidInput
 
 from .. import charts
 from ..database import request_session
+from ..messages import say
 from . import bp
 from .access import actor, ensure_own, requires
 from .forms import Form
@@ -62,8 +74,8 @@ class FilterForm(Form):
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    period: scans.Period
-    scope: scans.Scope
+    period: Period
+    scope: Scope
     lot: Lot | None
 
 
@@ -83,13 +95,13 @@ def analytics() -> tuple[str, int]:
         filters.period.end.isoformat(),
     )
     threshold = current_app.config["OCOP"].device_threshold
-    dashboard = scans.dashboard(
+    board = dashboard(
         session, filters.scope, filters.period, device_threshold=threshold, top=TOP
     )
     page = {
-        "dashboard": dashboard,
+        "dashboard": board,
         "threshold": threshold,
-        "charts": _charts(dashboard),
+        "charts": _charts(board),
         "recall": _recall(session, filters),
         "csv_url": url_for(
             "console.analytics_csv",
@@ -108,16 +120,16 @@ def analytics_csv() -> Response | tuple[str, int]:
         filters = _filters(session, who, FilterForm(formdata=request.args))
     except InvalidInput as error:
         title = _("Bộ lọc không hợp lệ")
-        return render_template("error.html", status=400, title=title, detail=str(error)), 400
-    batches = scans.batches_in(session, filters.scope)
-    rows = scans.tallies(session, set(batches), filters.period)
+        return render_template("error.html", status=400, title=title, detail=say(error)), 400
+    batches = batches_in(session, filters.scope)
+    rows = tallies(session, set(batches), filters.period)
     out = io.StringIO()
     out.write("\ufeff")  # the BOM: Excel then reads UTF-8, and Vietnamese names stay whole
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
         ["day", "product_code", "product", "lot", "batch", "first_scans", "repeat_scans"]
     )
-    for day, info, counts in scans.csv_rows(rows, batches):
+    for day, info, counts in csv_rows(rows, batches):
         writer.writerow(
             [
                 day.isoformat(),
@@ -189,7 +201,7 @@ def _filters(session: Session, who: Actor, form: FilterForm) -> Filters:
             abort(404)
         ensure_own(batch.lot.owner_id)
         batch_id = batch.id
-    scope = scans.Scope(
+    scope = Scope(
         organisation_id=organisation,
         product_id=product_id,
         lot_id=lot.id if lot else None,
@@ -198,16 +210,17 @@ def _filters(session: Session, who: Actor, form: FilterForm) -> Filters:
     return Filters(period, scope, lot)
 
 
-def _period(form: FilterForm) -> scans.Period:
+def _period(form: FilterForm) -> Period:
     today = vietnam_today()
     end = _date(form.end.data, "end") or today
     start = _date(form.start.data, "start") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
     if end < start:
-        raise InvalidInput(_("Ngày kết thúc phải sau ngày bắt đầu."), field="end")
-    if (end - start).days >= scans.LONGEST_PERIOD:
-        message = _("Chọn tối đa %(n)s ngày.", n=scans.LONGEST_PERIOD)
-        raise InvalidInput(message, field="start")
-    return scans.Period(start, end)
+        raise InvalidInput("The end date must be after the start date.", field="end")
+    if (end - start).days >= LONGEST_PERIOD:
+        raise InvalidInput(
+            "Choose at most %(days)s days.", field="start", days=LONGEST_PERIOD
+        )
+    return Period(start, end)
 
 
 def _date(raw: str | None, field: str) -> dt.date | None:
@@ -218,20 +231,22 @@ def _date(raw: str | None, field: str) -> dt.date | None:
             raise ValueError(raw)
         return dt.date.fromisoformat(raw)
     except ValueError:
-        message = _("Ngày không hợp lệ: viết theo dạng năm-tháng-ngày, ví dụ 2026-11-29.")
-        raise InvalidInput(message, field=field) from None
+        raise InvalidInput(
+            "Invalid date: write it as year-month-day, e.g. 2026-11-29.", field=field
+        ) from None
 
 
 def _code(raw: str, field: str) -> str:
     if len(raw) > CODE_LENGTH:
-        message = _("Mã dài tối đa %(n)s ký tự.", n=CODE_LENGTH)
-        raise InvalidInput(message, field=field)
+        raise InvalidInput(
+            "Codes are at most %(most)s characters long.", field=field, most=CODE_LENGTH
+        )
     return raw
 
 
 def _number(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= UINT32_MAX:
-        raise InvalidInput(_("Số lô tem là một số nguyên dương."), field="batch")
+        raise InvalidInput("The stamp batch number must be a positive whole number.", field="batch")
     return int(raw)
 
 
@@ -245,30 +260,30 @@ def _found(find: Callable[[Session, str], T], session: Session, key: str) -> T:
 def _attach(form: FilterForm, error: InvalidInput) -> None:
     field = form._fields.get(error.field or "")
     if field is None:
-        form.form_errors.append(str(error))
+        form.form_errors.append(say(error))
     else:
-        field.errors = [*field.errors, str(error)]  # type: ignore[assignment]
+        field.errors = [*field.errors, say(error)]  # type: ignore[assignment]
 
 
 def _day(day: dt.date) -> str:
     return day.strftime("%d/%m")
 
 
-def _batch_label(info: scans.BatchInfo) -> str:
+def _batch_label(info: BatchInfo) -> str:
     return _("Lô tem %(n)s · %(lot)s", n=info.id, lot=info.lot_code)
 
 
-def _charts(dashboard: scans.Dashboard) -> dict[str, Markup]:
+def _charts(board: Dashboard) -> dict[str, Markup]:
     first, repeat = _("Quét lần đầu"), _("Quét lại")
-    days = [_day(day) for day, _counts in dashboard.days]
-    products = dashboard.products[:TOP]
-    batches = dashboard.batches[:TOP]
+    days = [_day(day) for day, _counts in board.days]
+    products = board.products[:TOP]
+    batches = board.batches[:TOP]
     return {
         "days": charts.column_chart(
             days,
             [
-                charts.Series(first, [c.first for _day, c in dashboard.days]),
-                charts.Series(repeat, [c.repeat for _day, c in dashboard.days]),
+                charts.Series(first, [c.first for _day, c in board.days]),
+                charts.Series(repeat, [c.repeat for _day, c in board.days]),
             ],
             title=_("Lượt quét mỗi ngày"),
             empty=_("Chưa có lượt quét nào trong khoảng thời gian này."),
@@ -303,8 +318,8 @@ def _recall(session: Session, filters: Filters) -> dict[str, object] | None:
     recall: Recall | None = lot.active_recall if lot else None
     if lot is None or recall is None:
         return None
-    batches = scans.batches_in(session, scans.Scope(lot_id=lot.id))
-    days = scans.scans_since(session, set(batches), recall.recalled_at, vietnam_today())
+    batches = batches_in(session, Scope(lot_id=lot.id))
+    days = scans_since(session, set(batches), recall.recalled_at, vietnam_today())
     return {
         "lot": lot,
         "notice": recall.notice,

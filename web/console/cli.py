@@ -46,7 +46,7 @@ def add_command(email: str, org_id: int, role: str) -> None:
     with _database().transaction() as session:
         org = session.get(Organisation, org_id) if 0 < org_id <= LARGEST_ID else None
         if org is None:
-            raise WorkflowError(f"no organisation with id {org_id}")
+            raise WorkflowError("no organisation with id %(org)s", org=org_id)
         user, secret = create_user(session, email, org, ROLES[role])
         audit.record_system(
             session,
@@ -112,7 +112,7 @@ def disable_command(email: str) -> None:
 def _find(session: Session, email: str) -> User:
     user = find_user(session, email)
     if user is None:
-        raise WorkflowError(f"no account for {email!r}")
+        raise WorkflowError("no account for %(email)r", email=email)
     return user
 
 

@@ -1,18 +1,17 @@
 """Events in forms and from a CSV file, and the list of an organisation's events.
 
-Both ways build an import document (docs/import-format.md) and hand it to the
-importer, so every rule about events (known lots, loops in the genealogy,
-append-only ids) is the importer's. The console adds one rule of its own: an
-organisation records events only about its own lots, at its own facilities.
+Both ways build an import document (docs/import-format.md) and hand it to
+:func:`ocop.workflows.events.record_events`: every rule about events is the
+importer's, plus the console's own (an organisation records events only about
+its own lots, at its own facilities), which is the workflow's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,15 +31,15 @@ from ocop.trace import event_csv
 from ocop.trace.db import VIETNAM, utcnow
 from ocop.trace.epcis import local_event_time
 from ocop.trace.errors import ConflictingRecord, DomainError, InvalidRecord
-from ocop.trace.importer import import_records
 from ocop.trace.importer.vocabulary import FORMAT, UNITS
 from ocop.trace.models import Event, Facility, FacilityKind, Lot, Organisation
-from ocop.workflows import audit
 from ocop.workflows.access import Actor
+from ocop.workflows.events import SECTIONS, record_events
 
 from .. import texts
 from ..database import request_session, write_transaction
 from ..guards import query_id
+from ..messages import say
 from . import bp
 from .access import actor, requires
 from .forms import Form, OnceForm, strip
@@ -67,7 +66,6 @@ DOCUMENT_TYPES = {
     "recadv": _l("Biên bản nhận hàng (recadv)"),
     "cert": _l("Giấy chứng nhận, phiếu kiểm nghiệm (cert)"),
 }
-SECTIONS = ("lots", "inputs", "outputs")
 PAGE = 100
 
 # A form's event id is derived from its nonce: submitting the same form twice
@@ -140,86 +138,6 @@ FORMS: dict[str, type[EventForm]] = {
 # --------------------------------------------------------------------------- rules
 
 
-def check_own_records(session: Session, organisation_id: int, document: Mapping[str, Any]) -> None:
-    """Refuse events about another organisation's lots, facilities or events.
-
-    Unknown codes get the same answer as other organisations' codes, so the
-    refusal tells nothing about what others hold.
-    """
-    lots: list[tuple[str, str]] = []
-    places: list[tuple[str, str]] = []
-    corrected: list[tuple[str, str]] = []
-    events = document.get("events") or []
-    for i, event in enumerate(events):
-        path = f"$.events[{i}]"
-        for section in SECTIONS:
-            for j, item in enumerate(event.get(section) or []):
-                lots.append((_nfc(item.get("lot")), f"{path}.{section}[{j}].lot"))
-        if event.get("facility"):
-            places.append((_nfc(event["facility"]), f"{path}.facility"))
-        if event.get("corrects"):
-            corrected.append((event["corrects"], f"{path}.corrects"))
-    _refuse_others(
-        lots,
-        _owned(session, Lot.code, Lot.owner_id, organisation_id, lots),
-        _("lô %(code)s không có trong các lô của tổ chức bạn"),
-    )
-    _refuse_others(
-        places,
-        _owned(session, Facility.code, Facility.organisation_id, organisation_id, places),
-        _("cơ sở %(code)s không có trong các cơ sở của tổ chức bạn"),
-    )
-    in_file = {event.get("id") for event in events}
-    _refuse_others(
-        corrected,
-        in_file
-        | _owned(session, Event.event_id, Event.organisation_id, organisation_id, corrected),
-        _("sự kiện %(code)s không phải sự kiện do tổ chức bạn ghi"),
-    )
-
-
-def _nfc(value: object) -> str:
-    return unicodedata.normalize("NFC", value.strip()) if isinstance(value, str) else ""
-
-
-def _owned(
-    session: Session, key: Any, owner: Any, organisation_id: int, named: Iterable[tuple[str, str]]
-) -> set[str]:
-    codes = sorted({code for code, _path in named})
-    if not codes:
-        return set()
-    return set(session.scalars(select(key).where(key.in_(codes), owner == organisation_id)))
-
-
-def _refuse_others(named: Iterable[tuple[str, str]], own: set[Any], message: str) -> None:
-    for code, path in named:
-        if code not in own:
-            raise InvalidRecord(message % {"code": repr(code)}, path)
-
-
-def record_events(
-    session: Session,
-    who: Actor,
-    document: Mapping[str, Any],
-    action: str,
-    target: str,
-    detail: Mapping[str, Any],
-) -> set[str]:
-    """Import ``document``'s events for the actor's organisation, audited.
-
-    Returns the ids of the events that were new: none when the same form or
-    file comes again.
-    """
-    check_own_records(session, who.organisation_id, document)
-    ids = [event["id"] for event in document["events"]]
-    known = set(session.scalars(select(Event.event_id).where(Event.event_id.in_(ids))))
-    summary = import_records(session, document)
-    created = set(ids) - known
-    if summary.changed_anything:
-        audit.record(session, who, action, target, {**detail, "created": len(created)})
-    return created
-
-
 def form_event_document(form: EventForm, organisation: Organisation) -> dict[str, Any]:
     """The import document of an event form; the event id comes from the form's nonce."""
     name = f"{organisation.id}:{form.nonce.data}"
@@ -254,11 +172,12 @@ def _line_json(line: LineForm) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v}
 
 
-def attach_error(form: EventForm, error: Exception) -> None:
-    """Put a rule's error beside the field (or the lot row) its path names."""
+def attach_error(form: EventForm, error: DomainError) -> None:
+    """Put a rule's error, in the reader's language, beside the field (or the lot row)
+    its path names."""
     path = getattr(error, "path", None) or ""
     match = _EVENT_PATH.match(path)
-    message = getattr(error, "reason", None) or str(error)
+    message = say(error.reason if isinstance(error, InvalidRecord) else error)
     target = None
     if match:
         name, index, sub = match.group(2), match.group(3), match.group(4)
@@ -273,7 +192,7 @@ def attach_error(form: EventForm, error: Exception) -> None:
         elif name in form:
             target = form[name]
     if target is None:
-        form.form_errors.append(str(error))
+        form.form_errors.append(say(error))
     else:
         target.errors = [*target.errors, message]  # type: ignore[assignment]
 
@@ -401,7 +320,8 @@ def events() -> str:
     rows = session.scalars(query).all()
     return render_template(
         "console/events_list.html",
-        events=[(event, local_event_time(event)) for event in rows],
+        # The time as recorded, in its own offset (shown beside it): a wall-clock time.
+        events=[(event, local_event_time(event).replace(tzinfo=None)) for event in rows],
         steps=STEP_LABELS,
         chosen=chosen,
         more=rows[-1].id if len(rows) == PAGE else None,
@@ -473,7 +393,7 @@ def events_upload() -> tuple[str, int]:
                 with write_transaction() as writer:
                     result = upload_events(writer, who, raw, name)
             except DomainError as error:
-                form.file.errors = [*form.file.errors, str(error)]
+                form.file.errors = [*form.file.errors, say(error)]
                 if isinstance(error, ConflictingRecord):
                     status = 409
             else:

@@ -1,14 +1,12 @@
 """Farms, raw-material areas, plants and warehouses: list, create, edit.
 
-A facility is created and changed by importing a one-record document
-(docs/import-format.md), so every rule about facilities is the importer's:
-the console only decides whose facility it is and reports the importer's word.
+The rules are :mod:`ocop.workflows.records` (through the importer); these
+views decide whose facility it is, parse, call and render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,12 +19,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ocop.trace.errors import ConflictingRecord, DomainError
-from ocop.trace.importer import import_records
-from ocop.trace.importer.vocabulary import FORMAT
 from ocop.trace.models import Facility, FacilityKind, Organisation
-from ocop.workflows import audit
-from ocop.workflows.access import Actor
-from ocop.workflows.errors import InvalidInput
+from ocop.workflows.errors import FacilityCodeTaken
+from ocop.workflows.records import (
+    FACILITY_FIELDS,
+    create_facility,
+    facilities_of,
+    facility_values,
+    update_facility,
+)
 
 from ..database import request_session, write_transaction
 from ..guards import query_id
@@ -41,11 +42,6 @@ KIND_LABELS = {
     FacilityKind.WAREHOUSE: _l("Kho"),
     FacilityKind.SHOP: _l("Cửa hàng"),
 }
-
-# What the importer lets change on a stored facility (a GLN only while it is empty).
-EDITABLE = (
-    "name", "gln", "planting_area_code", "crop", "area_ha", "latitude", "longitude", "address",
-)  # fmt: skip
 
 
 class FacilityForm(Form):
@@ -68,75 +64,11 @@ class NewFacilityForm(FacilityForm):
     )
 
 
-class FacilityCodeTaken(InvalidInput):
-    """A new facility's code is already someone's: creating must never update."""
-
-
-# --------------------------------------------------------------------------- rules
-
-
-def facilities_of(session: Session, organisation_id: int | None) -> Sequence[Facility]:
-    """The facilities of one organisation, or of all when ``organisation_id`` is None."""
-    query = select(Facility).order_by(Facility.code)
-    if organisation_id is not None:
-        query = query.where(Facility.organisation_id == organisation_id)
-    return session.scalars(query).all()
-
-
-def create_facility(
-    session: Session, who: Actor, organisation: Organisation, values: Mapping[str, str | None]
-) -> None:
-    """Record a new facility of ``organisation`` through the importer, audited."""
-    code = values.get("code") or ""
-    if session.scalar(select(Facility.id).where(Facility.code == code)) is not None:
-        raise FacilityCodeTaken(_("Mã %(code)s đã được dùng; chọn mã khác.", code=code), "code")
-    import_records(session, _document(organisation.tax_code, values))
-    audit.record(
-        session, who, "facility.create", code, {"kind": values.get("kind"), "name": values["name"]}
-    )
-
-
-def update_facility(
-    session: Session, who: Actor, facility: Facility, values: Mapping[str, str | None]
-) -> dict[str, str | None]:
-    """Change what the importer lets change; the changed fields (new values), audited."""
-    for name in EDITABLE:
-        if not values.get(name) and getattr(facility, name) is not None:
-            # The importer never erases a stored value; say so rather than seem to.
-            raise InvalidInput(_("Không xóa được giá trị đã lưu; hãy nhập giá trị mới."), name)
-    before = shown_values(facility)
-    record = {"code": facility.code, "kind": facility.kind.value, **values}
-    import_records(session, _document(facility.organisation.tax_code, record))
-    changes = {k: v for k, v in shown_values(facility).items() if v != before[k]}
-    if changes:
-        audit.record(session, who, "facility.update", facility.code, {"changed": changes})
-    return changes
-
-
-def shown_values(facility: Facility) -> dict[str, str | None]:
-    """The editable fields as a form shows them (12.5, not 12.5000)."""
-    return {name: _shown(getattr(facility, name)) for name in EDITABLE}
-
-
-def _shown(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return str(value)
-
-
-def _document(tax_code: str, values: Mapping[str, str | None]) -> dict[str, object]:
-    # Left-out fields keep what is stored; empty ones are left out.
-    record = {k: v for k, v in values.items() if v} | {"organisation": tax_code}
-    return {"format": FORMAT, "facilities": [record]}
+# --------------------------------------------------------------------------- views
 
 
 def _form_values(form: Form, names: Sequence[str]) -> dict[str, str | None]:
     return {name: form[name].data or None for name in names}
-
-
-# --------------------------------------------------------------------------- views
 
 
 @bp.get("/facilities")
@@ -169,7 +101,7 @@ def facility_new() -> Response | tuple[str, int]:
     form = NewFacilityForm()
     status = 200
     if form.validate_on_submit():
-        values = _form_values(form, ("code", "kind", *EDITABLE))
+        values = _form_values(form, ("code", "kind", *FACILITY_FIELDS))
         try:
             with write_transaction() as writer:
                 organisation = writer.get_one(Organisation, who.organisation_id)
@@ -204,7 +136,7 @@ def _detail(facility: Facility, form: FacilityForm | None, status: int = 200) ->
 @requires("records.view")
 def facility(code: str) -> tuple[str, int]:
     item = _facility_or_404(request_session(), code)
-    form = FacilityForm(data=shown_values(item)) if actor().may("records.edit") else None
+    form = FacilityForm(data=facility_values(item)) if actor().may("records.edit") else None
     return _detail(item, form)
 
 
@@ -219,7 +151,7 @@ def facility_edit(code: str) -> Response | tuple[str, int]:
     try:
         with write_transaction() as writer:
             stored = writer.get_one(Facility, item.id)
-            changes = update_facility(writer, who, stored, _form_values(form, EDITABLE))
+            changes = update_facility(writer, who, stored, _form_values(form, FACILITY_FIELDS))
     except DomainError as error:
         rule_error(form, error)
         return _detail(item, form, 409 if isinstance(error, ConflictingRecord) else 400)

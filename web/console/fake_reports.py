@@ -32,6 +32,7 @@ from ocop.workflows.models import FakeReport
 
 from ..database import request_session, write_transaction
 from ..guards import query_id
+from ..messages import say
 from ..verifying import verifier
 from . import bp
 from .access import actor, ensure_own, requires
@@ -167,7 +168,7 @@ def handle_report(report_id: int) -> Response | tuple[str, int]:
                 },
             )
     except ReportRefused as error:
-        form.form_errors.append(str(error))
+        form.form_errors.append(say(error))
         return _detail(report_id, form, 409 if isinstance(error, ReportAlreadyHandled) else 400)
     flash(_("Đã đánh dấu báo cáo là đã xử lý."))
     return redirect(url_for("console.report", report_id=report_id))

@@ -15,10 +15,11 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FormField, HiddenField
 
-from ocop.trace.errors import InvalidRecord
+from ocop.trace.errors import DomainError, InvalidRecord
 from ocop.workflows.errors import InvalidInput
 
 from ..guards import has_control_characters
+from ..messages import say
 
 _PATH_FIELD = re.compile(r"^\$\.[a-z_]+\[\d+\]\.([a-z_]+)")
 
@@ -62,9 +63,9 @@ def strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-def rule_error(form: Form, error: Exception) -> None:
-    """Attach a rule's error to the field it names (an import path's last part),
-    or to the form as a whole."""
+def rule_error(form: Form, error: DomainError) -> None:
+    """Attach a rule's error, in the reader's language, to the field it names (an
+    import path's last part), or to the form as a whole."""
     field: Field | None = None
     if isinstance(error, InvalidInput) and error.field:
         field = form._fields.get(error.field)
@@ -72,9 +73,9 @@ def rule_error(form: Form, error: Exception) -> None:
         match = _PATH_FIELD.match(error.path)
         if match:
             field = form._fields.get(match.group(1))
-    message = getattr(error, "reason", None) if field is not None else None
-    message = message or str(error)
     if field is not None:
-        field.errors = [*field.errors, message]  # type: ignore[assignment]
+        # Beside the field, the path is said by where the message stands.
+        reason = error.reason if isinstance(error, InvalidRecord) else error
+        field.errors = [*field.errors, say(reason)]  # type: ignore[assignment]
     else:
-        form.form_errors.append(message)
+        form.form_errors.append(say(error))

@@ -28,6 +28,7 @@ from ocop.trace.models import Organisation
 from ocop.workflows import audit
 
 from ..database import request_session, write_transaction
+from ..messages import say
 from . import bp
 from .access import actor, requires
 from .forms import Form
@@ -72,7 +73,7 @@ def keys_rotate() -> Response | tuple[str, int]:
             audit.record(writer, who, action, key.kid, {"retired": retired})
             kid = key.kid
     except DomainError as error:
-        return _page(error=str(error)), 409
+        return _page(error=say(error)), 409
     flash(_("Đã tạo khóa ký mới %(kid)s. Các lô tem mới sẽ được ký bằng khóa này.", kid=kid))
     return redirect(url_for("console.keys"))
 
@@ -96,7 +97,7 @@ def keys_revoke(kid: str) -> Response | tuple[str, int]:
             revoke_key(writer, key.kid, reason=form.reason.data, actor=who.email)
             audit.record(writer, who, "key.revoke", key.kid, {"reason": form.reason.data})
     except DomainError as error:
-        return _page(error=str(error)), 409
+        return _page(error=say(error)), 409
     flash(_("Đã thu hồi khóa %(kid)s. Mọi tem ký bằng khóa này nay bị báo là đã thu hồi.", kid=kid))
     return redirect(url_for("console.keys"))
 

@@ -3,7 +3,6 @@ and the authority's two brakes: recalling a lot and voiding a batch of stamps.""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from ocop.stamps.issuance import batches_of_lot, void_batch
 from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.stamps.token import UINT32_MAX
 from ocop.trace.db import utcnow, vietnam_today
-from ocop.trace.errors import ConflictingRecord, DomainError, NotFound
+from ocop.trace.errors import ConflictingRecord, DomainError
 from ocop.trace.genealogy import (
     LotInput,
     LotTree,
@@ -35,18 +34,19 @@ from ocop.trace.genealogy import (
 from ocop.trace.importer.vocabulary import UNITS
 from ocop.trace.lots import NewLot, add_lot, recall_lot
 from ocop.trace.models import Facility, Lot, Organisation, Product
-from ocop.trace.queries import find_lot, list_lots, valid_ocop_certificate
+from ocop.trace.queries import list_lots, valid_ocop_certificate
 from ocop.workflows import audit
 
 from ..database import request_session, write_transaction
+from ..messages import say
 from ..presenters import event_json
 from . import bp
 from .access import actor, ensure_own, requires
 from .forms import Form, rule_error
+from .lookups import lot_or_404
 
 PAGE = 100
 MAX_PAGE = 10_000
-MAX_CODE = 40  # the import format's limit: a longer code names no lot
 MAX_NOTICE = 2000
 MAX_REASON = 500
 
@@ -268,24 +268,12 @@ def lots_new() -> Response | tuple[str, int]:
     return render_template("console/lots_new.html", form=form), status
 
 
-def _lot_or_404(session: Session, code: str) -> Lot:
-    """The lot named in a URL, if this actor may see it; 404 whatever the reason not."""
-    if len(code) > MAX_CODE or not code.isprintable():
-        abort(404)
-    try:
-        lot = find_lot(session, unicodedata.normalize("NFC", code))
-    except NotFound:
-        abort(404)
-    ensure_own(lot.owner_id)
-    return lot
-
-
 # Lot codes may hold a slash ("01/2025"): the path converter keeps it.
 @bp.get("/lots/<path:code>")
 @requires("records.view")
 def lot_page(code: str) -> tuple[str, int]:
     session = request_session()
-    return _lot_page(session, _lot_or_404(session, code))
+    return _lot_page(session, lot_or_404(session, code))
 
 
 def _lot_page(
@@ -340,7 +328,7 @@ def _lot_page(
 @requires("lots.recall")
 def lot_recall(code: str) -> Response | tuple[str, int]:
     session = request_session()
-    lot = _lot_or_404(session, code)
+    lot = lot_or_404(session, code)
     form = RecallForm()
     status = 400
     if form.validate_on_submit():
@@ -395,7 +383,7 @@ def batch_void(batch_id: int) -> Response | tuple[str, int]:
         except StampError as error:
             # The batch exists and the reason is given: a refusal now means the
             # batch is already void, a conflict with its state.
-            form.reason.errors = [*form.reason.errors, str(error)]
+            form.reason.errors = [*form.reason.errors, say(error)]
             status = 409
         else:
             flash(_("Đã hủy lô tem %(n)s: tem của lô này không còn hợp lệ.", n=batch_id))

@@ -39,6 +39,7 @@ from ocop.workflows.receiving import (
 from .. import texts
 from ..api import MAX_BULK, MAX_CODE_LENGTH
 from ..database import write_transaction
+from ..messages import say
 from ..site import CSP
 from ..verifying import verifier
 from . import bp, csrf
@@ -170,7 +171,7 @@ def _entries(form: CheckForm) -> tuple[list[Entry], list[str], str | None]:
         try:
             codes = codes_in_photo(photo.read(), name)
         except UnreadableImage as refused:
-            return [], [], _("Không đọc được ảnh: %(e)s", e=str(refused))
+            return [], [], _("Không đọc được ảnh: %(e)s", e=say(refused))
         if not codes:
             notices.append(_("Không tìm thấy mã nào trong ảnh %(name)s.", name=name))
         # One line a code, as if typed: the record form carries them back that way.
@@ -267,9 +268,9 @@ def _record(
                 "Biểu mẫu này đã được gửi với những lô khác. Xin kiểm tra lại lô hàng rồi ghi nhận."
             )
         except ReceivingRefused as refused:
-            failure = str(refused)
+            failure = say(refused)
         except TraceError as refused:  # another write met this one; trying again settles it
-            status, failure = 409, str(refused)
+            status, failure = 409, say(refused)
         else:
             if not receipt.replayed:
                 audit.record(

@@ -34,7 +34,8 @@ from ocop.workflows.receiving import (
 
 from ..api import bulk_codes
 from ..database import write_transaction
-from ..errors import problem
+from ..errors import domain_problem, problem
+from ..messages import say
 from ..presenters import verdict_json
 from ..verifying import verifier
 
@@ -89,11 +90,11 @@ def receive() -> Response:
                 now=now,
             )
         except ReceiptConflict as conflict:
-            return problem(409, "Receipt id already used", str(conflict))
+            return domain_problem(409, conflict)
         except ReceivingRefused as refused:
-            return problem(400, "Invalid request", str(refused))
+            return domain_problem(400, refused)
         except TraceError as refused:  # another write met this one; a retry settles it
-            return problem(409, "Conflict", str(refused))
+            return domain_problem(409, refused)
         if not receipt.replayed:
             _audit(writer, caller, receipt.event_id, delivery, receipt.lots, reference)
     received = [
@@ -163,7 +164,7 @@ def _options(body: dict[str, Any]) -> tuple[str, str | None] | Response:
             check_key(key)
         reference = clean_reference(body.get("reference"))
     except ReceivingRefused as refused:
-        return problem(400, "Invalid request", str(refused))
+        return domain_problem(400, refused)
     # Without an id a retry cannot be told from a new delivery: each call is its own.
     return key or secrets.token_urlsafe(24), reference
 
@@ -171,7 +172,10 @@ def _options(body: dict[str, Any]) -> tuple[str, str | None] | Response:
 def _answer(delivery: DeliveryCheck) -> dict[str, Any]:
     return {
         "results": [_result(code) for code in delivery.codes],
-        "refused": [{"lot": lot.lot, "reason": lot.reason} for lot in delivery.refused_lots],
+        "refused": [
+            {"lot": lot.lot, "reason": say(lot.reason) if lot.reason else None}
+            for lot in delivery.refused_lots
+        ],
         "summary": delivery.summary(),
     }
 

@@ -19,9 +19,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from ocop.stamps.outputs import OutputKind
 from ocop.stamps.pin import PinSecret
 from ocop.trace.db import utcnow, vietnam_today
-from ocop.trace.errors import DomainError, NotFound
-from ocop.trace.models import Lot, Organisation
-from ocop.trace.queries import find_lot
+from ocop.trace.errors import DomainError
+from ocop.trace.models import Lot
 from ocop.workflows import audit
 from ocop.workflows.errors import InvalidInput, IssuanceFailed, RequestConflict
 from ocop.workflows.models import StampRequest
@@ -45,9 +44,11 @@ from ocop.workflows.stamp_requests import (
 
 from ..config import Settings
 from ..database import database, request_session, write_transaction
+from ..messages import say
 from . import bp
 from .access import actor, ensure_own, requires
 from .forms import Form, OnceForm, rule_error
+from .lookups import lot_or_404
 
 MIMETYPES = {
     OutputKind.CSV: "text/csv",
@@ -110,13 +111,6 @@ def _request_or_404(session: Session, request_id: int) -> StampRequest:
     return found
 
 
-def _lot_or_404(session: Session, code: str) -> Lot:
-    try:
-        lot = find_lot(session, code)
-    except NotFound:
-        abort(404)
-    ensure_own(lot.owner_id)
-    return lot
 
 
 @bp.get("/stamp-requests")
@@ -139,23 +133,22 @@ def stamp_requests_new() -> Response | tuple[str, int]:
     form.layout.choices = [(name, _layout_label(name)) for name in LAYOUTS]
     problem = None
     if request.method == "GET" and request.args.get("lot"):
-        lot = _lot_or_404(session, request.args["lot"])
+        lot = lot_or_404(session, request.args["lot"])
         form.lot.data = lot.code
-        problem = lot_problem(session, lot, today)
+        problem = _said(lot_problem(session, lot, today))
     if form.validate_on_submit():
-        lot = _lot_or_404(session, form.lot.data)
+        lot = lot_or_404(session, form.lot.data)
         try:
             with write_transaction() as writer:
                 made, created = submit_request(
                     writer,
                     writer.get_one(Lot, lot.id),
-                    writer.get_one(Organisation, who.organisation_id),
+                    who,
                     count=form.count.data,
                     pin=bool(form.pin.data),
                     layout=form.layout.data,
                     note=form.note.data,
                     nonce=form.nonce.data,
-                    actor=who.email,
                     maximum=_maximum(),
                     today=today,
                 )
@@ -166,7 +159,7 @@ def stamp_requests_new() -> Response | tuple[str, int]:
                 request_id = made.id
         except DomainError as error:
             field = getattr(error, "field", None)
-            rule_error(form, InvalidInput(str(error), field) if field else error)
+            rule_error(form, InvalidInput(error, field) if field else error)
         else:
             if created:
                 flash(_("Đã gửi yêu cầu tem. Hội đồng OCOP sẽ xem xét và ký."))
@@ -207,7 +200,7 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
             pin_secret=_pin_secret(),
         )
     except DomainError as error:
-        message = str(error)
+        message = say(error)
         if isinstance(error, IssuanceFailed):
             message = _("Không cấp được tem: %(why)s", why=message)
         return _detail(_reread(found), error=message), 409
@@ -229,7 +222,7 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
             detail = {"reason": form.reason.data}
             audit.record(writer, who, "stamp_request.reject", audit_target(decided), detail)
     except RequestConflict as error:
-        return _detail(_reread(found), error=str(error)), 409
+        return _detail(_reread(found), error=say(error)), 409
     except DomainError as error:
         rule_error(form, error)
         return _detail(found, reject_form=form), 400
@@ -247,7 +240,7 @@ def stamp_request_abandon(request_id: int) -> Response | tuple[str, int]:
             closed = abandon_request(writer, found.id, actor=who.email)
             audit.record(writer, who, "stamp_request.abandon", audit_target(closed))
     except RequestConflict as error:
-        return _detail(_reread(found), error=str(error)), 409
+        return _detail(_reread(found), error=say(error)), 409
     flash(_("Đã đóng yêu cầu tem bị dở dang; chủ thể có thể gửi yêu cầu mới."))
     return redirect(url_for("console.stamp_request", request_id=found.id))
 
@@ -285,7 +278,7 @@ def _download(request_id: int, kind: OutputKind) -> Response | tuple[str, int]:
             pin_secret=_pin_secret(),
         )
     except DomainError as error:
-        return _detail(found, error=str(error)), 409
+        return _detail(found, error=say(error)), 409
     batch_id = found.batch_id
     with write_transaction() as writer:
         audit.record(
@@ -314,7 +307,7 @@ def _detail(
     who = actor()
     session = request_session()
     pending = found.status == "pending"
-    problem = lot_problem(session, found.lot, vietnam_today()) if pending else None
+    problem = _said(lot_problem(session, found.lot, vietnam_today())) if pending else None
     stuck = (
         found.status == "signing"
         and found.decided_at is not None
@@ -329,6 +322,10 @@ def _detail(
         reject_form=reject_form or (RejectForm(formdata=None) if who.is_authority else None),
         layout_label=_layout_label(found.layout) if found.layout in LAYOUTS else found.layout,
     )
+
+
+def _said(error: DomainError | None) -> str | None:
+    return say(error) if error is not None else None
 
 
 def _reread(found: StampRequest) -> StampRequest:

@@ -26,6 +26,7 @@ from ocop.workflows.models import Role, User
 
 from .. import texts
 from ..database import request_session, write_transaction
+from ..messages import say
 from . import bp
 from .access import actor, requires
 from .forms import Form, rule_error
@@ -96,7 +97,7 @@ def users_new() -> tuple[str, int]:
         with write_transaction() as writer:
             org = writer.get(Organisation, form.organisation.data)
             if org is None or not who.manages_accounts_of(org.id, org.kind):
-                raise InvalidInput(_("Không có tổ chức này."), field="organisation")
+                raise InvalidInput("No such organisation.", field="organisation")
             user, secret = create_user(writer, form.email.data, org, Role(form.role.data))
             audit.record(
                 writer,
@@ -132,7 +133,7 @@ def users_reset(user_id: int) -> tuple[str, int]:
             audit.record(writer, who, "user.reset_password", user.email)
             email, org_name = user.email, user.organisation.name
     except AccountState as error:
-        return _list_page(str(error), 409)
+        return _list_page(say(error), 409)
     page = render_template(
         "console/users_secret.html", email=email, organisation=org_name, secret=secret, new=False
     )
@@ -150,7 +151,7 @@ def users_disable(user_id: int) -> Response | tuple[str, int]:
             audit.record(writer, who, "user.disable", user.email)
             email = user.email
     except AccountState as error:
-        return _list_page(str(error), 409)
+        return _list_page(say(error), 409)
     flash(
         _(
             "Đã khoá tài khoản %(email)s; mọi phiên đăng nhập của tài khoản đã kết thúc.",
@@ -171,6 +172,6 @@ def users_enable(user_id: int) -> Response | tuple[str, int]:
             audit.record(writer, who, "user.enable", user.email)
             email = user.email
     except AccountState as error:
-        return _list_page(str(error), 409)
+        return _list_page(say(error), 409)
     flash(_("Đã mở lại tài khoản %(email)s.", email=email))
     return redirect(url_for("console.users"))

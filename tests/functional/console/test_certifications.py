@@ -140,7 +140,7 @@ def test_an_unapproved_product_cannot_be_certified(app: Flask, world: World) -> 
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="product-err"' in html
-    assert "not approved yet" in html
+    assert "chưa được duyệt" in html  # the rule's error, in Vietnamese
     assert _certs(app) == count
     assert _audits(app, "certification.recorded") == []
 

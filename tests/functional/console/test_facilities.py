@@ -115,7 +115,7 @@ def test_a_code_in_use_is_refused(as_producer: FlaskClient, app: Flask, code: st
         ({"longitude": ""}, "latitude and longitude go together"),
         ({"area_ha": "-3"}, "must be greater than 0"),
         ({"area_ha": "12,5"}, "must be a number"),
-        ({"gln": "8936045100012"}, "check digit"),
+        ({"gln": "8936045100012"}, "có số kiểm tra là"),  # "has check digit"
         ({"code": "có dấu cách"}, "must not contain spaces"),
         ({"name": ""}, "This field is required"),
     ],

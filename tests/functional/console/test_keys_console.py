@@ -85,7 +85,7 @@ def test_revoke_needs_a_reason_and_is_audited(
     [entry] = _audit(app, "key.revoke")
     assert entry.target == kid and entry.detail == {"reason": "Nghi lộ khóa riêng"}
     again = post(as_authority, url, {"reason": "lần nữa"})
-    assert again.status_code == 409 and "already revoked" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "đã bị thu hồi lúc" in again.get_data(as_text=True)
     # With every key revoked, "new key" starts a fresh one.
     assert post(as_authority, "/console/keys/rotate").status_code == 302
     assert [s for _, s in _keys(app, world.authority_id)] == ["revoked", "active"]

@@ -268,10 +268,11 @@ def test_producer_adds_a_raw_material_lot_with_a_slash_in_its_code(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("product", "BANH-DA-SOI-VU-HOI", "unknown product"),  # the household's product
-        ("product", "NO-SUCH-PRODUCT", "unknown product"),
-        ("facility", "VH-XUONG", "unknown facility"),  # the household's workshop
-        ("facility", "QN-KHO-HN", "unknown facility"),  # the distributor's warehouse
+        # the household's product, then one nobody has
+        ("product", "BANH-DA-SOI-VU-HOI", "không có sản phẩm nào mang mã này"),
+        ("product", "NO-SUCH-PRODUCT", "không có sản phẩm nào mang mã này"),
+        ("facility", "VH-XUONG", "không có cơ sở nào mang mã này"),  # the household's workshop
+        ("facility", "QN-KHO-HN", "không có cơ sở nào mang mã này"),  # the distributor's warehouse
     ],
 )
 def test_another_organisations_product_or_facility_is_refused(
@@ -336,7 +337,7 @@ def test_a_code_in_use_is_refused_even_when_sent_twice(
     assert post(as_producer, "/console/lots/new", _new_lot()).status_code == 302
     again = post(as_producer, "/console/lots/new", _new_lot())
     assert again.status_code == 409
-    assert "already a lot" in _field_error(again.get_data(as_text=True), "code")
+    assert "đã có lô" in _field_error(again.get_data(as_text=True), "code")
     # Someone else's code is refused the same way, and their lot is unchanged.
     theirs = post(as_producer, "/console/lots/new", _new_lot(code=OTHERS_LOT))
     assert theirs.status_code == 409
@@ -395,7 +396,7 @@ def test_a_recalled_lot_takes_a_newer_notice_but_not_the_same_one_twice(
     assert post(client, url, {"notice": "Ngừng sử dụng."}).status_code == 302
     twice = post(client, url, {"notice": "  Ngừng sử dụng.  "})
     assert twice.status_code == 409
-    assert "already shows this recall notice" in twice.get_data(as_text=True)
+    assert "đã hiện thông báo thu hồi này" in twice.get_data(as_text=True)
     assert _count(app, Recall) == 1
     newer = "Ngừng sử dụng; hoàn tiền tại mọi cửa hàng đến hết 31/12/2026."
     assert post(client, url, {"notice": newer}).status_code == 302
@@ -454,7 +455,7 @@ def test_void_a_batch_then_its_stamps_fail_and_it_cannot_be_voided_twice(
     assert verdict["status"] == "revoked" and "batch_voided" in verdict["reasons"]
     again = post(client, f"/console/batches/{batch}/void", {"reason": "lần nữa"})
     assert again.status_code == 409
-    assert "already void" in again.get_data(as_text=True)
+    assert "đã bị huỷ rồi" in again.get_data(as_text=True)
     with app.extensions["ocop.db"].transaction() as session:
         stored = session.get_one(StampBatch, batch)
         assert stored.status is BatchStatus.VOIDED and stored.void_reason == reason

@@ -114,7 +114,7 @@ def test_a_new_form_for_a_recorded_tax_code_does_not_edit_it(
     post(as_authority, "/console/organisations/new", NEW)
     response = post(as_authority, "/console/organisations/new", {**NEW, "phone": "0900 000 000"})
     assert response.status_code == 409
-    assert "already recorded" in response.get_data(as_text=True)
+    assert "đã được ghi nhận" in response.get_data(as_text=True)
     assert _org(app, NEW["tax_code"]).phone == NEW["phone"]
 
 

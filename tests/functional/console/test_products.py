@@ -125,7 +125,7 @@ def test_a_code_taken_by_another_producer_is_refused_without_naming_it(
     response = post(as_producer, "/console/products/new", {**PROPOSAL, "code": THEIRS})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
-    assert "already taken" in html
+    assert "đã có người dùng" in html  # "already taken"
     assert "1002234561" not in html
     product = _product(app, THEIRS)
     assert product is not None and product.name == "Bánh đa sợi Vũ Hội"
@@ -139,7 +139,7 @@ def test_bad_gtin_check_digit_is_shown_on_the_gtin_field(
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="gtin-err"' in html
-    assert "check digit" in html
+    assert "có số kiểm tra là" in html  # "has check digit"
     assert _products(app) == count
     assert _audits(app, "product.proposed") == []
 

@@ -370,7 +370,7 @@ def test_a_file_that_is_not_a_picture_is_refused(
 ) -> None:
     page = check(as_distributor, [], [(b"%PDF-1.7 not a photo", "phieu.jpg")])
     assert page.status_code == 400
-    assert "phieu.jpg: not a picture" in page.get_data(as_text=True)
+    assert "phieu.jpg: không phải ảnh" in page.get_data(as_text=True)
     eps = check(as_distributor, [], [(b"%!PS-Adobe-3.0 EPSF-3.0\n", "x.eps")])
     assert eps.status_code == 400
 

@@ -150,7 +150,7 @@ def test_mark_handled_once_then_409(app: Flask, world: World, reports: dict[str,
 
     again = post(producer, url, {"note": "lần hai"})
     assert again.status_code == 409
-    assert "already handled" in again.get_data(as_text=True)
+    assert "xử lý lúc" in again.get_data(as_text=True)  # "already handled by ... at"
     assert _report(app, reports["own"]).handled_note == handled.handled_note
 
     with app.extensions["ocop.db"].transaction() as session:

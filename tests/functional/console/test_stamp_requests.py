@@ -24,7 +24,8 @@ from ocop.trace.db import utcnow
 from ocop.trace.models import Certification, CertStatus, Organisation, Product
 from ocop.trace.queries import find_lot, record_recall
 from ocop.workflows import audit
-from ocop.workflows.models import AuditEntry, RequestStatus, StampRequest
+from ocop.workflows.access import Actor
+from ocop.workflows.models import AuditEntry, RequestStatus, Role, StampRequest
 from ocop.workflows.stamp_requests import CONSOLE_MAX_STAMPS, submit_request
 
 from .conftest import World, csrf, post, sign_in
@@ -191,16 +192,16 @@ def test_two_sends_racing_with_one_nonce_make_one_request(app: Flask, world: Wor
             inserted.wait(5)  # the first has inserted and not yet committed
         with database.transaction() as session:
             lot = find_lot(session, LOT)
+            producer = session.get_one(Organisation, world.producer_id)
             made, created = submit_request(
                 session,
                 lot,
-                session.get_one(Organisation, world.producer_id),
+                Actor(0, "producer@test.vn", Role.PRODUCER, producer.id, producer.kind, "HTX"),
                 count="5",
                 pin=False,
                 layout="a4-5x8",
                 note=None,
                 nonce="the-same-form",
-                actor="producer@test.vn",
                 maximum=100,
             )
             if first:
@@ -256,9 +257,9 @@ def _unapprove(session) -> None:
 @pytest.mark.parametrize(
     ("spoil", "message"),
     [
-        (_recall, "recalled"),
-        (_revoke_certificate, "no valid OCOP certificate"),
-        (_unapprove, "not approved by the OCOP council"),
+        (_recall, "đã bị thu hồi"),
+        (_revoke_certificate, "không có giấy chứng nhận OCOP còn hiệu lực"),
+        (_unapprove, "chưa được hội đồng OCOP duyệt"),
     ],
 )
 def test_lots_that_cannot_get_stamps_are_refused(
@@ -328,7 +329,7 @@ def test_approving_twice_issues_one_batch(
     assert _approve(officer, request_id).status_code == 302
     again = _approve(officer, request_id)
     assert again.status_code == 409
-    assert "already issued" in again.get_data(as_text=True)
+    assert "đã ở trạng thái issued" in again.get_data(as_text=True)
     assert _batches(app) == 1
     assert (
         post(officer, f"/console/stamp-requests/{request_id}/reject", {"reason": "x"}).status_code

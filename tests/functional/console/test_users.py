@@ -95,7 +95,7 @@ def test_a_role_that_does_not_fit_the_organisation_is_refused(
     before = _counts(app)
     response = _new(as_authority, "sai@test.vn", getattr(world, org), role)
     assert response.status_code == 400
-    assert "belongs to an organisation of kind" in response.get_data(as_text=True)
+    assert "phải thuộc một tổ chức loại" in response.get_data(as_text=True)
     assert _counts(app) == before
     assert _user(app, "sai@test.vn") is None
 
@@ -104,7 +104,7 @@ def test_a_duplicate_email_is_refused(app: Flask, world: World, as_authority: Fl
     before = _counts(app)
     response = _new(as_authority, "PRODUCER@test.vn", world.producer_id, Role.PRODUCER)
     assert response.status_code == 409
-    assert "already exists" in response.get_data(as_text=True)
+    assert "đã có tài khoản cho" in response.get_data(as_text=True)
     assert _counts(app) == before
 
 
@@ -178,7 +178,7 @@ def test_disable_ends_the_session_and_enable_restores_sign_in(
     assert "Đã khoá" in listing
 
     again = post(as_authority, f"/console/users/{producer.id}/disable")
-    assert again.status_code == 409 and "already disabled" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "đã bị khoá rồi" in again.get_data(as_text=True)
 
     assert post(as_authority, f"/console/users/{producer.id}/enable").status_code == 302
     assert _user(app, world.emails["producer"]).active
@@ -195,7 +195,7 @@ def test_an_officer_cannot_disable_or_reset_themself(
     before = _counts(app)
     response = post(as_authority, f"/console/users/{me.id}/disable")
     assert response.status_code == 409
-    assert "your own account" in response.get_data(as_text=True)
+    assert "tự khoá tài khoản của mình" in response.get_data(as_text=True)
     assert post(as_authority, f"/console/users/{me.id}/reset").status_code == 409
     assert _user(app, world.emails["authority"]).active
     assert _user(app, world.emails["authority"]).password_hash == me.password_hash

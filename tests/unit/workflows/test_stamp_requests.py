@@ -8,8 +8,9 @@ from ocop.stamps.errors import IssuanceRefused
 from ocop.stamps.issuance import open_batch
 from ocop.trace.db import utcnow, vietnam_today
 from ocop.trace.models import Lot, OrgKind, Recall
+from ocop.workflows.access import Actor
 from ocop.workflows.errors import RequestConflict, RequestRefused
-from ocop.workflows.models import RequestStatus
+from ocop.workflows.models import RequestStatus, Role
 from ocop.workflows.stamp_requests import (
     LAYOUTS,
     list_requests,
@@ -28,11 +29,15 @@ def _submit(session, lot, org=None, **kw):
         "layout": "a4-5x8",
         "note": None,
         "nonce": "n-1",
-        "actor": "producer@test.vn",
         "maximum": 1000,
     }
     args.update(kw)
-    return submit_request(session, lot, org or lot.owner, **args)
+    return submit_request(session, lot, _someone_of(org or lot.owner), **args)
+
+
+def _someone_of(org):
+    role = Role.PRODUCER if org.kind.is_producer else Role.AUTHORITY
+    return Actor(0, "producer@test.vn", role, org.id, org.kind, org.name)
 
 
 def test_submit_makes_a_pending_request_once_per_nonce(session):
@@ -99,7 +104,7 @@ def test_an_unapproved_product_gets_no_request_and_no_batch(session):
     key = f.authority_key(session)
     with pytest.raises(IssuanceRefused, match="not approved by the OCOP council"):
         open_batch(session, lot, key.row, count=1, pin=False, actor="t", today=vietnam_today())
-    assert "not approved" in lot_problem(session, lot, vietnam_today())
+    assert "not approved" in str(lot_problem(session, lot, vietnam_today()))
 
 
 def test_reject_needs_a_reason_and_a_pending_request(session):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ocop.stamps.errors import StampError
-from ocop.stamps.render.files import OutputNotWritable, atomic_output, write_csv, write_zip
+from ocop.stamps.errors import OutputNotWritable, StampError
+from ocop.stamps.render.files import atomic_output, write_csv, write_zip
 
 
 class Boom(Exception):

@@ -13,7 +13,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from ocop.stamps.qr import QrMatrix, QrTooLarge, encode
+from ocop.stamps.errors import QrTooLarge
+from ocop.stamps.qr import QrMatrix, encode
 from ocop.stamps.render.labels import Label, LabelLayout
 from ocop.stamps.render.pdf import write_label_pdf
 from tests.unit.stamps.render.helpers import LOCAL_BASE, decode, stamp_url

@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import pytest
 
-from ocop.stamps.errors import StampError
-from ocop.stamps.qr import QrMatrix, QrTooLarge, encode, encode_many
+from ocop.stamps.errors import QrTooLarge, StampError
+from ocop.stamps.qr import QrMatrix, encode, encode_many
 from tests.unit.stamps.render.helpers import decode, matrix_image, stamp_url
 
 # The issuer's real base URL goes in front of "/V/" and the 130-character token.
