@@ -24,7 +24,9 @@ from ocop.web.console import accounts
 EPCIS = Path(__file__).resolve().parent / "data" / "epcis"
 
 # A property test's first example pays for imports and warm-up, and a busy CI
-# machine runs slower still: a deadline would fail on the clock, not on a bug.
+# machine runs slower still: a deadline would fail on the clock, not on a bug. The
+# profile builds on the active one, so under CI Hypothesis's own "ci" profile
+# (derandomised, no example database) still applies.
 settings.register_profile("ocop", deadline=None)
 settings.load_profile("ocop")
 
