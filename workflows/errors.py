@@ -43,8 +43,8 @@ class TokenRefused(WorkflowError):
 class RequestRefused(WorkflowError):
     """A stamp request that cannot be made or decided as asked; ``field`` names the input."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, field: str | None = None, /, **params: object) -> None:
+        super().__init__(message, **params)
         self.field = field
 
 

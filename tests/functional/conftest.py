@@ -37,6 +37,7 @@ def app(
         }
     )
     yield app
+    app.extensions["ocop.queue"].close()
     app.extensions["ocop.db"].dispose()
 
 
@@ -48,3 +49,8 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner | CliRunner:
     return app.test_cli_runner()
+
+
+def drain(app: Flask, timeout: float = 120) -> None:
+    """Wait until every job the app has sent has run (the embedded queue)."""
+    app.extensions["ocop.queue"].drain(timeout)
