@@ -69,7 +69,11 @@ def _task_queue(app: Flask, settings: Settings) -> TaskQueue:
             encoder_workers=encoder_workers(settings.max_batch),
         )
 
-    return TaskQueue(settings.queue_url, context, namespace=settings.queue_namespace)
+    # Sweep at least once a lease: a dead worker's job is resumed within two leases.
+    sweep = min(15.0, float(settings.job_lease))
+    return TaskQueue(
+        settings.queue_url, context, namespace=settings.queue_namespace, sweep_seconds=sweep
+    )
 
 
 def _register_web(app: Flask) -> None:

@@ -49,7 +49,9 @@ class TaskQueue:
         context: Callable[[], jobs.JobContext],
         *,
         namespace: str = "ocop",
+        sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
+        self.sweep_seconds = sweep_seconds
         self.url = url
         self.embedded = url is None
         self._context_factory = context
@@ -133,7 +135,7 @@ class TaskQueue:
                 self.sweep()
             except Exception:  # the database or the broker is down: try at the next sweep
                 log.exception("job sweep failed")
-            self._stop.wait(SWEEP_SECONDS)
+            self._stop.wait(self.sweep_seconds)
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until every job sent so far has run (the embedded mode; tests)."""
