@@ -67,6 +67,10 @@ class NothingToReceive(ReceivingRefused):
     """No lot of the delivery passed the check (or none of those chosen did)."""
 
 
+class PhotoTooLarge(ReceivingRefused):
+    """Photos over the pixel budget, refused before any is decoded."""
+
+
 class ReceiptConflict(ReceivingRefused):
     """The receipt's id was already used for a different receipt."""
 
