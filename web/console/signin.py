@@ -113,7 +113,8 @@ def password() -> Response | tuple[str, int] | str:
 @requires("console.view")
 def home() -> str:
     from ocop.trace.db import vietnam_today
-    from ocop.workflows.home import certificates_ending, summary
+    from ocop.trace.expiry import certificates_ending
+    from ocop.workflows.home import summary
 
     who, reader = actor(), request_session()
     ending = certificates_ending(
