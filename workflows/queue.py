@@ -80,7 +80,7 @@ class TaskQueue:
             self.start_embedded()
         try:
             self.actor.send(job_id)
-        except dramatiq.errors.ConnectionError as error:
+        except dramatiq.errors.BrokerConnectionError as error:
             log.warning("the queue is unavailable (%s); job %s waits", error, job_id)
             return False
         return True
@@ -123,10 +123,7 @@ class TaskQueue:
         if daily is not None:
             ids.append(daily)
         for job_id in ids:
-            try:
-                self.actor.send(job_id)
-            except dramatiq.errors.ConnectionError:
-                log.warning("the queue is unavailable; job %s waits for the next sweep", job_id)
+            self.enqueue(job_id)  # one the queue refuses now waits for the next sweep
         return ids
 
     def _sweep_forever(self) -> None:

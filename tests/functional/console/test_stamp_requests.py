@@ -18,11 +18,13 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from ocop.keys.trustlist import KeyStatus
 from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.stamps.outputs import OutputKind
 from ocop.trace.db import utcnow
 from ocop.trace.models import Certification, CertStatus, Organisation, Product
 from ocop.trace.queries import find_lot, record_recall
+from ocop.web import create_app
 from ocop.workflows import audit
 from ocop.workflows.models import AuditEntry, Job, JobStatus, RequestStatus, StampRequest
 from ocop.workflows.print_jobs import parts_folder
@@ -565,3 +567,71 @@ def test_only_a_request_being_signed_can_be_abandoned(
     distributor = sign_in(app.test_client(), world, "distributor")
     assert post(distributor, f"/console/stamp-requests/{request_id}/abandon").status_code == 403
     assert _requests(app) == [(request_id, "pending", None)]
+
+
+# --- the queue down, and the world changing while a job waits ------------------------
+
+
+@pytest.fixture
+def queue_down(database_url: str, instance, world: World):
+    """The console of an app whose broker does not answer (nothing listens there)."""
+    down = create_app(
+        {
+            "database_url": database_url, "instance": instance, "secret_key": "test-secret",
+            "rate_limit": None, "TESTING": True, "queue_url": "redis://127.0.0.1:5419/2",
+        }
+    )
+    yield down
+    down.extensions["ocop.queue"].close()
+    down.extensions["ocop.db"].dispose()
+
+
+def _approved_while_the_queue_is_down(app: Flask, world: World, down: Flask, count: str):
+    producer = sign_in(down.test_client(), world, "producer")
+    request_id = _request_id(_submit(producer, count=count))
+    officer = sign_in(down.test_client(), world, "authority")
+    response = post(officer, f"/console/stamp-requests/{request_id}/approve")
+    assert response.status_code == 302
+    page = officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "đang chờ trong hàng đợi" in page and "không mất gì" in page
+    with _db(app) as session:
+        jobs = list(session.scalars(select(Job).where(Job.request_id == request_id)))
+        assert {(j.status, j.enqueued_at) for j in jobs} == {(JobStatus.QUEUED, None)}
+        return request_id, [j.id for j in jobs]
+
+
+def test_when_the_queue_is_down_the_request_waits_and_nothing_is_lost(
+    app: Flask, world: World, queue_down: Flask
+) -> None:
+    _request, job_ids = _approved_while_the_queue_is_down(app, world, queue_down, "30")
+    assert _requests(app)[0][1] == "signing"
+    # The queue is back: a worker's sweep finds the jobs that were never sent.
+    queue = app.extensions["ocop.queue"]
+    assert sorted(job_ids) == sorted(i for i in queue.sweep() if i in job_ids)
+    drain(app)
+    assert _requests(app)[0][1] == "issued"
+
+
+@pytest.mark.parametrize("change", ["recall", "revoke"])
+def test_a_lot_recalled_or_a_key_revoked_after_approval_fails_the_job_with_the_reason(
+    app: Flask, world: World, queue_down: Flask, change: str
+) -> None:
+    request_id, _jobs = _approved_while_the_queue_is_down(app, world, queue_down, "30")
+    with _db(app) as session:
+        if change == "recall":
+            _recall(session)
+        else:
+            batch = session.get_one(StampRequest, request_id).batch
+            batch.key.status, batch.key.revoked_at = KeyStatus.REVOKED, utcnow()
+    app.extensions["ocop.queue"].sweep()
+    drain(app)
+    reason = "recalled" if change == "recall" else "only an active key signs"
+    with _db(app) as session:
+        made = session.get_one(StampRequest, request_id)
+        assert made.status is RequestStatus.FAILED and reason in made.decision_note
+        assert made.batch.status is BatchStatus.FAILED
+    producer = sign_in(app.test_client(), world, "producer")
+    page = producer.get(f"/console/stamp-requests/{request_id}").get_data(as_text=True)
+    assert reason in page
+    assert producer.get(f"/console/stamp-requests/{request_id}/stamps.csv").status_code == 409
+    assert not (_outputs(app) / f"request-{request_id}.csv").exists()
