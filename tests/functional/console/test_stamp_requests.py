@@ -635,3 +635,25 @@ def test_a_lot_recalled_or_a_key_revoked_after_approval_fails_the_job_with_the_r
     assert reason in page
     assert producer.get(f"/console/stamp-requests/{request_id}/stamps.csv").status_code == 409
     assert not (_outputs(app) / f"request-{request_id}.csv").exists()
+
+
+def test_eight_first_downloads_at_once_make_one_job(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    request_id = _request_id(_submit(as_producer, count="20"))
+    assert _approve(_authority(app, world), request_id, app).status_code == 302
+    clients = [sign_in(app.test_client(), world, "producer") for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def download(client: FlaskClient) -> int:
+        start.wait()
+        return client.get(f"/console/stamp-requests/{request_id}/stamps.zip").status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(download, clients))
+    assert set(statuses) <= {200, 202} and 500 not in statuses
+    drain(app)
+    with _db(app) as session:
+        zips = session.scalars(select(Job).where(Job.output == ".zip")).all()
+    assert len(zips) == 1 and zips[0].status is JobStatus.DONE
+    assert as_producer.get(f"/console/stamp-requests/{request_id}/stamps.zip").status_code == 200
