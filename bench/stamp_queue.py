@@ -156,6 +156,7 @@ def run(env: dict[str, str], instance: Path, database_url: str, count: int) -> N
                 for job in session.scalars(select(Job).where(Job.request_id == request_id)):
                     if job.status == "done" and job.output not in finished:
                         finished[job.output] = time.perf_counter() - start
+                        print(f"queue {job.output}: {finished[job.output]:.1f} s", flush=True)
                     assert job.status not in ("failed", "cancelled"), job.error
             if len(busy) < 3 and not finished:
                 busy.append((_latency(f"http://127.0.0.1:{PORT}/healthz", 10),
@@ -163,8 +164,9 @@ def run(env: dict[str, str], instance: Path, database_url: str, count: int) -> N
             time.sleep(0.5)
         with database.transaction() as session:
             assert session.get_one(StampRequest, request_id).status is RequestStatus.ISSUED
-        for peak in peaks:
+        for n, peak in enumerate(peaks, 1):
             peak.stopped.set()
+            print(f"worker {n} peak RSS {peak.peak / 2**20:.0f} MiB", flush=True)
     finally:
         for process in (*workers, gunicorn):
             os.killpg(process.pid, signal.SIGTERM)
@@ -176,6 +178,7 @@ def run(env: dict[str, str], instance: Path, database_url: str, count: int) -> N
         begin = time.perf_counter()
         _ocop(env, "stamps", "issue", "--lot", lot_code, "--count", str(count), "--out", str(out))
         direct[suffix] = time.perf_counter() - begin
+        print(f"ocop stamps issue {suffix}: {direct[suffix]:.1f} s", flush=True)
 
     print(f"{count:,} stamps, 2 workers, chunks of 20,000; SQLite or PostgreSQL: "
           f"{database_url.split(':')[0]}")

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ocop.keys import active_key, signing_authority
-from ocop.keys.keystore import Keystore, ensure_private_dir
+from ocop.keys.keystore import Keystore
 from ocop.stamps.errors import IssuanceRefused
 from ocop.stamps.issuance import check_lot_issuable, finish_batch, open_batch, parse_count
 from ocop.stamps.models import BatchStatus, StampBatch
@@ -305,12 +305,6 @@ def request_jobs(session: Session, request_id: int) -> list[Job]:
     return sorted(found, key=lambda job: order.get(job.output or "", 9))
 
 
-def outputs_folder(outputs: Path) -> Path:
-    """The folder of print files, readable by the service's user only (PINs are in them)."""
-    ensure_private_dir(outputs)
-    return outputs
-
-
 def list_requests(
     session: Session, organisation_id: int | None, *, limit: int = 200
 ) -> Sequence[StampRequest]:
@@ -430,7 +424,6 @@ __all__ = [
     "list_requests",
     "lot_problem",
     "output_path",
-    "outputs_folder",
     "prepare_download",
     "reject_request",
     "request_jobs",
