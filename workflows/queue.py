@@ -80,7 +80,9 @@ class TaskQueue:
             self.start_embedded()
         try:
             self.actor.send(job_id)
-        except dramatiq.errors.BrokerConnectionError as error:
+        # The broker's client raises its own errors (redis, pika) as well as Dramatiq's:
+        # whatever the reason the message was not taken, the job waits in our table.
+        except Exception as error:
             log.warning("the queue is unavailable (%s); job %s waits", error, job_id)
             return False
         return True
