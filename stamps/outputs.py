@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import UnsupportedOutput
 from .issuance import IssuedStamp
 from .pin import format_pin
-from .qr import QrMatrix, encode_many
+from .qr import QrEncoder, QrMatrix, encode_many
 from .render.files import atomic_output, write_csv, write_zip
 from .render.labels import Label, LabelLayout
 from .render.pdf import write_label_pdf
@@ -100,7 +100,9 @@ def _write_csv(fp, stamps: Iterator[IssuedStamp]) -> int:
     return count
 
 
-def _images(stamps: Iterator[IssuedStamp], svg: bool, workers: int) -> Iterator[tuple[str, bytes]]:
+def _images(
+    stamps: Iterator[IssuedStamp], svg: bool, workers: int | QrEncoder
+) -> Iterator[tuple[str, bytes]]:
     for stamp, matrix in _with_matrices(stamps, workers):
         if svg:
             yield f"{stamp.serial}.svg", svg_text(matrix).encode()
@@ -108,7 +110,9 @@ def _images(stamps: Iterator[IssuedStamp], svg: bool, workers: int) -> Iterator[
             yield f"{stamp.serial}.png", png_bytes(matrix)
 
 
-def _labels(stamps: Iterator[IssuedStamp], text: LabelText, workers: int) -> Iterator[Label]:
+def _labels(
+    stamps: Iterator[IssuedStamp], text: LabelText, workers: int | QrEncoder
+) -> Iterator[Label]:
     for stamp, matrix in _with_matrices(stamps, workers):
         yield Label(
             matrix=matrix,
@@ -120,9 +124,13 @@ def _labels(stamps: Iterator[IssuedStamp], text: LabelText, workers: int) -> Ite
 
 
 def _with_matrices(
-    stamps: Iterator[IssuedStamp], workers: int
+    stamps: Iterator[IssuedStamp], workers: int | QrEncoder
 ) -> Iterator[tuple[IssuedStamp, QrMatrix]]:
     # tee buffers only what the encoder runs ahead: a few chunks, whatever the count.
     for_urls, for_labels = itertools.tee(stamps)
-    matrices = encode_many((stamp.url for stamp in for_urls), workers=workers)
+    urls = (stamp.url for stamp in for_urls)
+    if isinstance(workers, QrEncoder):
+        matrices = workers.encode_many(urls)
+    else:
+        matrices = encode_many(urls, workers=workers)
     yield from zip(for_labels, matrices, strict=True)

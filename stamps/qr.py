@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
-from typing import TypedDict
+from typing import TypedDict, Unpack
 
 import zxingcpp
 
@@ -35,7 +35,7 @@ _ASCII_BITS = bytes.maketrans(b"\x00\x01", b"01")
 _FROM_ZXING = bytes.maketrans(b"\x00\xff", b"\x01\x00")
 
 
-class _EncodeOptions(TypedDict):
+class _EncodeOptions(TypedDict, total=False):
     """`encode`'s keyword arguments, as `encode_many` hands them to each worker."""
 
     max_version: int
@@ -150,18 +150,53 @@ def encode_many(
         for text in texts:
             yield encode(text, **options)
         return
-    spawn = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded caller
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=spawn)
-    pending: deque[Future[list[QrMatrix]]] = deque()
-    try:
-        for chunk in _chunks(texts, chunk_size):
-            pending.append(pool.submit(_encode_chunk, chunk, options))
-            if len(pending) >= 2 * workers:
+    with QrEncoder(workers) as encoder:
+        yield from encoder.encode_many(texts, chunk_size=chunk_size, **options)
+
+
+class QrEncoder:
+    """Encoder processes kept for many calls: a print job's chunks start them once.
+
+    Starting them costs about a second; a job of fifty chunks would pay it fifty times.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> QrEncoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def encode_many(
+        self, texts: Iterable[str], *, chunk_size: int = 256, **options: Unpack[_EncodeOptions]
+    ) -> Iterator[QrMatrix]:
+        """`encode` each text, in order, lazily, with at most two chunks a process in flight."""
+        if self.workers <= 1:
+            for text in texts:
+                yield encode(text, **options)
+            return
+        if self._pool is None:
+            spawn = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded caller
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=spawn)
+        pending: deque[Future[list[QrMatrix]]] = deque()
+        try:
+            for chunk in _chunks(texts, chunk_size):
+                pending.append(self._pool.submit(_encode_chunk, chunk, options))
+                if len(pending) >= 2 * self.workers:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-    finally:
-        pool.shutdown(cancel_futures=True)
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:

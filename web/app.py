@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +11,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ocop.trace.db import Database
+from ocop.workflows.jobs import JobContext
+from ocop.workflows.queue import TaskQueue
 
 from .config import Settings
 from .database import close_request_session
@@ -35,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k.isupper()})
     app.extensions["ocop.db"] = Database.from_url(settings.database_url)
+    app.extensions["ocop.queue"] = _task_queue(app, settings)
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
@@ -45,6 +49,33 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_request_session)
     _register_web(app)
     return app
+
+
+def _task_queue(app: Flask, settings: Settings) -> TaskQueue:
+    database: Database = app.extensions["ocop.db"]
+
+    def context() -> JobContext:
+        from ocop.stamps.pin import PinSecret
+        from ocop.stamps.printing import encoder_workers
+
+        # Read when a job runs, not when the app is built: the settings in force then.
+        settings: Settings = app.config["OCOP"]
+        return JobContext(
+            database=database,
+            keystore=settings.keystore,
+            pin_secret=lambda: PinSecret(settings.resolved_pin_secret()),
+            outputs=settings.instance / "outputs",
+            base_url=settings.base_url,
+            chunk_size=settings.job_chunk,
+            lease=dt.timedelta(seconds=settings.job_lease),
+            encoder_workers=encoder_workers(settings.max_batch),
+        )
+
+    # Sweep at least once a lease: a dead worker's job is resumed within two leases.
+    sweep = min(15.0, float(settings.job_lease))
+    return TaskQueue(
+        settings.queue_url, context, namespace=settings.queue_namespace, sweep_seconds=sweep
+    )
 
 
 def _register_web(app: Flask) -> None:

@@ -40,6 +40,7 @@ from .config import Settings
 from .console.facilities import KIND_LABELS
 from .database import request_session
 from .errors import problem
+from .messages import say
 
 bp = Blueprint("catalogue", __name__)
 
@@ -221,8 +222,8 @@ def _refused(error: CatalogueQueryRefused) -> Response:
     return problem(
         400,
         "Invalid request",
-        str(error),
-        invalid_params=[{"name": error.field, "reason": str(error)}],
+        say(error),
+        invalid_params=[{"name": error.field, "reason": say(error)}],
     )
 
 
@@ -234,7 +235,7 @@ def api_products() -> Response:
     except CatalogueQueryRefused as error:
         return _refused(error)
     except NotFound as error:
-        return problem(404, "Not Found", str(error))
+        return problem(404, "Not Found", say(error))
     return _api(jsonify(page_json(page, absolute, _query_args(query))))
 
 
@@ -244,7 +245,7 @@ def api_product(code: str) -> Response:
     try:
         listing = catalogue_product(request_session(), code, utcnow(), today)
     except NotFound as error:
-        return problem(404, "Not Found", str(error))
+        return problem(404, "Not Found", say(error))
     return _api(jsonify(product_listing_json(listing, absolute, today)))
 
 
@@ -253,5 +254,5 @@ def api_producer(org_id: int) -> Response:
     try:
         listing = producer_listing(request_session(), org_id, vietnam_today())
     except NotFound as error:
-        return problem(404, "Not Found", str(error))
+        return problem(404, "Not Found", say(error))
     return _api(jsonify(producer_listing_json(listing, absolute)))

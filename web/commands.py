@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -21,6 +24,7 @@ from ocop.trace.db import Database, vietnam_today
 from ocop.trace.queries import find_lot, find_organisation
 from ocop.workflows.accounts import create_user, find_user
 from ocop.workflows.models import Role
+from ocop.workflows.queue import TaskQueue
 
 from .config import Settings
 from .console.cli import ensure_first_account
@@ -104,8 +108,51 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
         f"Serving the verifier on http://{host}:{port}/ and the console on "
         f"http://{host}:{port}/console/ (Ctrl+C to stop)"
     )
+    # Jobs (stamp requests, exports, the daily certificate pass) run in this process
+    # unless OCOP_QUEUE_URL names a broker whose `ocop worker`s run them.
+    _queue().start_embedded()
     # Flask's app.run() refuses to run inside a CLI command; serve directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+@click.command("worker")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run at once in this process.")
+@with_appcontext
+def worker_command(threads: int) -> None:
+    """Run queued jobs (stamp printing, exports, the daily certificate pass) until stopped.
+
+    Start as many as needed, on any machine that reaches the database, the broker
+    (OCOP_QUEUE_URL) and the instance folder's outputs. SIGTERM or Ctrl+C stops it;
+    a job it was running is resumed by another worker from its last chunk.
+    """
+    queue = _queue()
+    settings = _settings()
+    if settings.queue_url is None:
+        raise click.UsageError(
+            "set OCOP_QUEUE_URL (redis://... or amqp://...) for the web processes and the "
+            "workers alike; without it, jobs run inside the process that makes them"
+        )
+    _database().ping()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    queue.start_worker(threads=threads)
+    click.echo(f"Worker {os.getpid()} running jobs from {_redacted(settings.queue_url)} "
+        f"({threads} at once)")
+    stop.wait()
+    click.echo("Stopping: the job in hand is left for another worker to resume")
+    queue.close()
+
+
+def _queue() -> TaskQueue:
+    return current_app.extensions["ocop.queue"]
+
+
+def _redacted(url: str) -> str:
+    # A broker URL may carry a password: show scheme and host only.
+    head, _, rest = url.partition("://")
+    return f"{head}://{rest.rpartition('@')[2]}" if rest else url
 
 
 def _demo_accounts() -> list[str]:
@@ -172,4 +219,4 @@ def _tampered(token: StampToken) -> str:
     return base32(bytes(raw))
 
 
-commands = [init_command, demo_command]
+commands = [init_command, demo_command, worker_command]

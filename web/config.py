@@ -33,6 +33,11 @@ class Settings:
     proxy_hops: int = 0
     max_batch: int = 1_000_000
     device_threshold: int = 10
+    # The task queue's broker (redis://, amqp://); None runs jobs in this process.
+    queue_url: str | None = None
+    queue_namespace: str = "ocop"
+    job_chunk: int = 20_000
+    job_lease: int = 60  # seconds
     secret_key: str = field(default="", repr=False)
     pin_secret: str = field(default="", repr=False)
 
@@ -52,6 +57,10 @@ class Settings:
             proxy_hops=_whole(env, "OCOP_PROXY_HOPS", 0, minimum=0),
             max_batch=_whole(env, "OCOP_MAX_BATCH", 1_000_000, minimum=1),
             device_threshold=_whole(env, "OCOP_DEVICE_THRESHOLD", 10, minimum=1),
+            queue_url=_queue_url(env.get("OCOP_QUEUE_URL", "")),
+            queue_namespace=env.get("OCOP_QUEUE_NAMESPACE", "").strip() or "ocop",
+            job_chunk=_whole(env, "OCOP_JOB_CHUNK", 20_000, minimum=1),
+            job_lease=_whole(env, "OCOP_JOB_LEASE", 60, minimum=2),
             secret_key=env.get("OCOP_SECRET_KEY", ""),
             pin_secret=env.get("OCOP_PIN_SECRET", ""),
         )
@@ -110,6 +119,17 @@ def _base_url(value: str) -> str:
             base=base,
         )
     return base
+
+
+def _queue_url(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://", "amqp://", "amqps://")):
+        raise ConfigError(
+            "OCOP_QUEUE_URL must be a redis:// or amqp:// URL (or unset for in-process jobs)"
+        )
+    return value
 
 
 def _rate_limit(value: str) -> str | None:

@@ -13,6 +13,7 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from ocop.trace.db import Database
+from ocop.workflows.queue import TaskQueue
 
 
 def request_session() -> Session:
@@ -33,6 +34,11 @@ def write_transaction() -> AbstractContextManager[Session]:
 
 def database() -> Database:
     return current_app.extensions["ocop.db"]
+
+
+def job_queue() -> TaskQueue:
+    """The app's task queue: jobs are written first, then their ids handed to it."""
+    return current_app.extensions["ocop.queue"]
 
 
 def close_request_session(exc: BaseException | None) -> None:

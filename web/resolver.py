@@ -23,6 +23,7 @@ from ocop.trace.queries import certificates_of
 
 from .config import Settings
 from .database import request_session
+from .messages import say
 
 bp = Blueprint("resolver", __name__)
 
@@ -56,9 +57,9 @@ def resolve(_rest: str = "") -> Response:
         link = DigitalLink.from_path(_raw_path())
         item = resolve_item(request_session(), link)
     except InvalidDigitalLink as error:
-        abort(400, str(error))
+        abort(400, say(error))
     except NotFound as error:
-        abort(404, str(error))
+        abort(404, say(error))
     links = _links(link, item)
     asked = _link_type(request.args.get("linkType"))
     linkset_url = link.uri(_base()) + "?linkType=all"

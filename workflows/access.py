@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "stamp_requests.view": frozenset({A, P}),
     "stamp_requests.submit": frozenset({P}),
     "stamp_requests.decide": frozenset({A}),
+    "stamp_requests.abandon": frozenset({A, P}),
     "stamp_outputs.download": frozenset({A, P}),
     "lots.recall": frozenset({A}),
     "batches.void": frozenset({A}),
@@ -40,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({A}),
     # the market
     "analytics.view": frozenset({A, P}),
+    "jobs.view": frozenset({A, P}),
     "reports.view": frozenset({A, P}),
     "reports.handle": frozenset({A, P}),
     "receiving.use": frozenset({D}),

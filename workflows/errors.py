@@ -117,6 +117,12 @@ class NothingToReceive(ReceivingRefused):
     code = "nothing_to_receive"
 
 
+class PhotoTooLarge(ReceivingRefused):
+    """Photos over the pixel budget, refused before any is decoded."""
+
+    code = "photo_too_large"
+
+
 class ReceiptConflict(ReceivingRefused):
     """The receipt's id was already used for a different receipt."""
 

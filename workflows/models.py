@@ -169,11 +169,79 @@ class StampRequest(Base):
     batch: Mapped[StampBatch | None] = relationship()
 
 
+class JobKind(StrEnum):
+    STAMPS = "stamps"  # sign and write one print file of a stamp request
+    ANALYTICS_CSV = "analytics_csv"  # a scan analytics export
+    CERTIFICATE_EXPIRY = "certificate_expiry"  # the daily pass over certificates
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"  # waiting for a worker (or for the queue to come back)
+    RUNNING = "running"  # a worker holds its lease; a lapsed lease means it died
+    DONE = "done"
+    FAILED = "failed"  # the error says why
+    CANCELLED = "cancelled"  # its request was abandoned
+
+
+class Job(Base):
+    """Background work and everything known about it: ours, not the queue's.
+
+    The queue only carries a job's id. Whatever a worker learns (chunks done, each
+    finished part's size and digest, the output's digest, the error) is here, so
+    that the next worker resumes a killed one's job from its last finished chunk,
+    and a queue that lost its messages loses no job (:func:`jobs.recover`).
+    ``key`` names the work: asking for the same work twice finds the same job.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("done >= 0 AND done <= total", name="done_in_total"),
+        CheckConstraint("chunks_done >= 0", name="chunks_done_positive"),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[JobKind] = mapped_column(enum_column(JobKind, "job_kind"))
+    key: Mapped[str200] = mapped_column(unique=True)
+    status: Mapped[JobStatus] = mapped_column(
+        enum_column(JobStatus, "job_status"), default=JobStatus.QUEUED, index=True
+    )
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("stamp_requests.id"), index=True)
+    output: Mapped[str | None] = mapped_column(String(8))  # ".csv", ".pdf", ".zip"
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    done: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    chunk_size: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    # [size, sha256] of each finished chunk's part, in order.
+    parts: Mapped[list[Any] | None] = mapped_column(JSON)
+    file_size: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_by: Mapped[str200]
+    created_at: Mapped[created_at]
+
+    request: Mapped[StampRequest | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
 __all__ = [
     "ROLE_ORG_KINDS",
     "ApiToken",
     "AuditEntry",
     "FakeReport",
+    "Job",
+    "JobKind",
+    "JobStatus",
     "RequestStatus",
     "Role",
     "StampRequest",

@@ -39,7 +39,7 @@ from ocop.trace.importer import import_records
 from ocop.trace.importer.vocabulary import FORMAT
 from ocop.trace.models import Event
 
-from .errors import NothingToReceive, ReceiptConflict, ReceivingRefused
+from .errors import NothingToReceive, PhotoTooLarge, ReceiptConflict, ReceivingRefused
 
 # Reason codes of a delivery check, beside the verifier's own.
 NOT_A_STAMP = "not_an_ocop_stamp"
@@ -287,25 +287,61 @@ def _product_of(members: Sequence[CodeCheck]) -> str | None:
 # ---- photos
 
 
-def codes_in_photo(photo: BinaryIO | bytes, name: str) -> list[str]:
-    """The QR codes' texts in an uploaded photo (may be empty).
+# Decoding stays inside the distributor's request, bounded before any pixel is
+# decoded: the distributor is at the loading dock waiting for the verdict, and a
+# queue would only add a page to reload. Every photo's header is read first (its
+# size, without decoding), and the request is refused whole, with the reason, when
+# one photo or all of them together exceed these budgets. Within them the worst case
+# (one 16-megapixel PNG after another, 48 megapixels in all) costs a few seconds of
+# one core and about a hundred megabytes, measured in bench/photo_budget.py.
+MAX_PHOTO_PIXELS = 16_000_000  # a 16-megapixel phone photo, full size
+MAX_REQUEST_PIXELS = 48_000_000  # all the photos of one check together
 
-    Raises :class:`UnreadableImage` for anything but a picture of a usual format.
-    """
+
+def photo_size(photo: BinaryIO | bytes, name: str) -> tuple[int, int]:
+    """Width and height from the picture's header, nothing decoded; refuses what is
+    not a picture of a usual format, and a picture over the per-photo budget."""
     stream = io.BytesIO(photo) if isinstance(photo, bytes) else photo
     Image.init()  # registers WebP and the rest; Pillow loads only a few formats at first
     try:
         with Image.open(stream, formats=PHOTO_FORMATS) as image:
             width, height = image.size
-            if width * height > MAX_PHOTO_PIXELS:
-                raise UnreadableImage(
-                    "%(name)s: %(width)sx%(height)s pixels is too large; "
-                    "send a photo of at most %(most)s megapixels",
-                    name=name,
-                    width=width,
-                    height=height,
-                    most=MAX_PHOTO_PIXELS // 1_000_000,
-                )
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+        raise UnreadableImage(
+            "%(name)s: not a picture this service can read (JPEG, PNG, WebP, GIF or BMP)",
+            name=name,
+        ) from None
+    if width * height > MAX_PHOTO_PIXELS:
+        raise PhotoTooLarge(
+            "%(name)s: %(w)sx%(h)s pixels is more than %(mp)s megapixels; send a smaller photo",
+            name=name, w=width, h=height, mp=MAX_PHOTO_PIXELS // 1_000_000,
+        )
+    return width, height
+
+
+def check_pixel_budget(sizes: Sequence[tuple[int, int]]) -> None:
+    """Refuse photos that together exceed :data:`MAX_REQUEST_PIXELS`."""
+    total = sum(width * height for width, height in sizes)
+    if total > MAX_REQUEST_PIXELS:
+        raise PhotoTooLarge(
+            "the photos hold %(mp)s megapixels together, more than %(max)s; send fewer or "
+            "smaller photos",
+            mp=-(-total // 1_000_000), max=MAX_REQUEST_PIXELS // 1_000_000,
+        )
+
+
+def codes_in_photo(photo: BinaryIO | bytes, name: str) -> list[str]:
+    """The QR codes' texts in an uploaded photo (may be empty). Checks the per-photo
+    budget first; the caller checks the request's (:func:`check_pixel_budget`).
+
+    Raises :class:`UnreadableImage` for anything but a picture of a usual format.
+    """
+    data = photo if isinstance(photo, bytes) else photo.read()
+    photo_size(data, name)
+    try:
+        with Image.open(io.BytesIO(data), formats=PHOTO_FORMATS) as image:
+            # JPEG decodes at a fraction of its size for free: a stamp needs no more.
+            image.draft("L", (2400, 2400))
             image.load()
             return read_codes(image)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
@@ -440,9 +476,11 @@ __all__ = [
     "Receipt",
     "check_delivery",
     "check_key",
+    "check_pixel_budget",
     "clean_reference",
     "code_kind",
     "codes_in_photo",
+    "photo_size",
     "receipt_event_id",
     "record_receipt",
 ]

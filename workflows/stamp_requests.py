@@ -4,32 +4,31 @@ Submitting checks the lot with the issuance rules (:func:`check_lot_issuable`)
 so a request that could never be signed is refused at once. Approving claims
 the request with one ``UPDATE ... WHERE status = 'pending'``: of two officers
 approving at once, one claims it and the other is refused, so one request
-makes at most one batch. The batch is then issued by
-:func:`ocop.stamps.printing.issue_and_write`, which writes the print house's
-CSV first; the PDF and the ZIP are written from the same stamps when first
-downloaded.
-
-The console issues inside an HTTP request, so a request is capped at
-:data:`CONSOLE_MAX_STAMPS`; bigger batches go through ``ocop stamps issue``.
+makes at most one batch. Approving opens the batch (``issuing``, its number and
+key fixed) and asks for two jobs, the CSV that issues it and the PDF label
+sheets; a queue worker writes them chunk by chunk (:mod:`.print_jobs`), however
+many stamps, and the batch becomes valid only when the CSV is complete. The
+ZIP of images is written when first asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ocop.keys.keystore import Keystore, ensure_private_dir
-from ocop.stamps.errors import IssuanceRefused, OutputNotWritable
-from ocop.stamps.issuance import check_lot_issuable, finish_batch, parse_count
-from ocop.stamps.models import BatchStatus
+from ocop.keys import active_key, signing_authority
+from ocop.keys.keystore import Keystore
+from ocop.stamps.errors import IssuanceRefused
+from ocop.stamps.issuance import check_lot_issuable, finish_batch, open_batch, parse_count
+from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.stamps.outputs import OutputKind
-from ocop.stamps.pin import PinSecret
-from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
+from ocop.stamps.parts import FileDigest, is_intact
 from ocop.stamps.render.labels import LabelLayout
 from ocop.trace.db import Database, rowcount, utcnow, vietnam_today
 from ocop.trace.errors import DomainError
@@ -38,12 +37,18 @@ from ocop.trace.models import Lot
 from . import audit
 from .access import Actor
 from .errors import IssuanceFailed, RequestConflict, RequestRefused
-from .models import RequestStatus, StampRequest
+from .jobs import (
+    DEFAULT_CHUNK,
+    JobQueue,
+    cancel_request_jobs,
+    create_job,
+    job_by_key,
+    restart,
+    send,
+)
+from .models import Job, JobKind, JobStatus, RequestStatus, StampRequest
+from .print_jobs import job_key, output_path
 
-# Issued, and printed on first download, within one HTTP request: a PDF or ZIP
-# of this many labels takes 10 to 25 s on one core (a CSV a few seconds), inside
-# a gunicorn worker's 30 s timeout.
-CONSOLE_MAX_STAMPS = 10_000
 MAX_NOTE = 1000
 MAX_NONCE = 64
 
@@ -147,31 +152,22 @@ def reject_request(
     )
 
 
-# Issuing a console request takes seconds (at most 10,000 stamps): one still
-# "signing" after this long lost its process midway.
-STUCK_AFTER = dt.timedelta(minutes=30)
-
-
 def abandon_request(
     session: Session, request_id: int, *, actor: str, now: dt.datetime | None = None
 ) -> StampRequest:
-    """Close a request whose issuing never finished (the server stopped midway).
+    """Stop a request while it is being signed: it fails, its batch never becomes valid,
+    and its jobs stop at their next chunk. The producer may ask again.
 
-    Its batch, if one was opened, stays ``issuing`` and never verifies; the request
-    becomes ``failed`` so that the producer can ask again.
+    One conditional ``UPDATE`` against the worker's own (``signing`` to ``issued``):
+    whichever commits first wins, so a request is never both issued and abandoned.
     """
-    now = now or utcnow()
     changed = rowcount(
         session,
         update(StampRequest)
-        .where(
-            StampRequest.id == request_id,
-            StampRequest.status == RequestStatus.SIGNING,
-            StampRequest.decided_at < now - STUCK_AFTER,
-        )
+        .where(StampRequest.id == request_id, StampRequest.status == RequestStatus.SIGNING)
         .values(
             status=RequestStatus.FAILED,
-            decision_note=f"issuing did not finish; closed by {actor[:150]}; ask again",
+            decision_note=f"abandoned by {actor[:150]} while being signed; ask again",
         )
         .execution_options(synchronize_session=False),
     )
@@ -180,12 +176,16 @@ def abandon_request(
         raise RequestRefused("there is no stamp request %(request)s", request=request_id)
     if changed != 1:
         raise RequestConflict(
-            "stamp request %(request)s is %(status)s; only a request still signing "
-            "%(minutes)s minutes after approval can be closed",
+            "stamp request %(request)s is %(status)s; only a request being signed can be "
+            "abandoned",
             request=request_id,
-            status=request.status,
-            minutes=STUCK_AFTER.seconds // 60,
+            status=request.status.value,
         )
+    if request.batch_id is not None:
+        batch = session.get_one(StampBatch, request.batch_id)
+        if batch.status is BatchStatus.ISSUING:
+            finish_batch(session, batch.id, ok=False, now=now or utcnow())
+    cancel_request_jobs(session, request_id)
     return request
 
 
@@ -195,72 +195,113 @@ def approve_request(
     request_id: int,
     *,
     actor: Actor,
-    outputs: Path,
-    base_url: str,
-    pin_secret: PinSecret,
-) -> StampRequest:
-    """Approve a pending request and issue its batch, signed by ``actor``'s council's key.
+    queue: JobQueue,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> tuple[StampRequest, bool]:
+    """Approve a pending request: open its batch, signed by ``actor``'s council's key,
+    and queue the jobs that write it. Returns the request and whether the queue took
+    the jobs (if not, they wait in our table and are sent when it is back).
 
-    Three short transactions: claim (pending -> signing), the issuance's own,
-    then the outcome (issued with its batch, or failed with the reason). A
-    failure leaves no valid batch behind and raises :class:`IssuanceFailed`.
+    Two short transactions: the claim (pending -> signing), then the batch and its
+    jobs. A batch that cannot be opened (a recalled lot, no active key, a wrong
+    passphrase) fails the request, leaves no batch, and raises :class:`IssuanceFailed`.
     """
-    outputs_folder(outputs)
     with database.transaction() as session:
         request = _claim(
             session, request_id, RequestStatus.SIGNING, actor=actor.email, now=utcnow()
         )
-        job = PrintJob(
-            lot_code=request.lot.code,
-            count=request.count,
-            out=output_path(outputs, request_id, OutputKind.CSV),
-            pin_secret=pin_secret if request.pin else None,
-            org_id=actor.organisation_id,
-        )
         _audit(session, actor, "stamp_request.approve", request, {"count": request.count})
-    try:
-        issued = issue_and_write(
-            database, keystore, job, base_url=base_url, actor=actor.email
-        )
-    except Exception as error:
-        user_error = isinstance(error, DomainError)
-        # The request keeps the reason in English, as the audit log does; the
-        # officer reads it now in their own language.
-        reason = str(error) if user_error else f"unexpected error ({type(error).__name__})"
-        _fail(database, request_id, reason, None, actor)
-        if isinstance(error, DomainError):
-            raise IssuanceFailed(error) from error
-        raise
     try:
         with database.transaction() as session:
             request = session.get_one(StampRequest, request_id)
-            request.status = RequestStatus.ISSUED
-            request.batch_id = issued.batch
-            detail = {"batch": issued.batch, "kid": issued.kid}
-            _audit(session, actor, "stamp_request.issued", request, detail)
-    except Exception:
-        _fail(
-            database, request_id, "the issued batch could not be recorded", issued.batch, actor
-        )
-        raise
-    return request
+            key = active_key(session, signing_authority(session, actor.organisation_id))
+            keystore.load(key.kid)  # a wrong passphrase leaves no batch behind
+            batch = open_batch(
+                session, request.lot, key, count=request.count, pin=request.pin,
+                actor=actor.email, today=vietnam_today(),
+            )
+            request.batch_id = batch.id
+            job_ids = [
+                _print_job(session, request, kind, actor, chunk_size).id
+                for kind in (OutputKind.CSV, OutputKind.PDF)
+            ]
+    except DomainError as error:
+        # The request keeps the reason in English, as the audit log does; the officer
+        # reads it now in their own language.
+        _fail(database, request_id, str(error), None, actor)
+        raise IssuanceFailed(error) from error
+    queued = send(database, queue, job_ids)
+    with database.transaction() as session:
+        return session.get_one(StampRequest, request_id), queued
 
 
-def request_output(
+def _print_job(
+    session: Session, request: StampRequest, kind: OutputKind, who: str | Actor, chunk_size: int
+) -> Job:
+    job, _ = create_job(
+        session,
+        JobKind.STAMPS,
+        job_key(request.id, kind),
+        created_by=who.email if isinstance(who, Actor) else who,
+        request_id=request.id,
+        output=kind.value,
+        organisation_id=request.organisation_id,
+        params={"signer_organisation_id": who.organisation_id}
+        if isinstance(who, Actor) else None,
+        total=request.count,
+        chunk_size=chunk_size,
+    )
+    return job
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A print file ready to serve, or the job writing it."""
+
+    path: Path | None
+    job: Job
+
+
+def prepare_download(
     database: Database,
-    keystore: Keystore,
-    request: StampRequest,
+    queue: JobQueue,
+    request_id: int,
     kind: OutputKind,
     *,
     outputs: Path,
-    base_url: str,
-    pin_secret: PinSecret,
-) -> Path:
-    """The print file of an issued request, written on first use and kept.
+    actor: str,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Download:
+    """The print file of an issued request, if written and still intact; otherwise the
+    job (re)writing it. A missing or damaged file (its size or digest differ from what
+    its job recorded) is written again, never served."""
+    with database.read_sessionmaker() as session:
+        request = session.get_one(StampRequest, request_id)
+        _check_downloadable(request)
+        job = job_by_key(session, job_key(request_id, kind))
+    path = output_path(outputs, request_id, kind)
+    if job is not None and job.status is JobStatus.DONE:
+        expected = FileDigest(job.file_size or 0, job.file_sha256 or "")
+        if is_intact(path, expected):
+            return Download(path, job)
+    if job is not None and job.active:
+        return Download(None, job)
+    with database.transaction() as session:
+        request = session.get_one(StampRequest, request_id)
+        _check_downloadable(request)
+        job = job_by_key(session, job_key(request_id, kind))
+        if job is None:
+            job = _print_job(session, request, kind, actor, chunk_size)
+        elif not job.active:
+            assert request.batch is not None
+            restart(session, job, total=request.batch.count)
+        job_id = job.id
+    send(database, queue, [job_id])
+    with database.read_sessionmaker() as session:
+        return Download(None, session.get_one(Job, job_id))
 
-    A missing file (another machine served the approval, or it was deleted)
-    is simply written again: the stamps are the same every time.
-    """
+
+def _check_downloadable(request: StampRequest) -> None:
     batch = request.batch
     if request.status is not RequestStatus.ISSUED or batch is None:
         raise RequestConflict(
@@ -274,35 +315,13 @@ def request_output(
             batch=batch.id,
             status=batch.status,
         )
-    path = output_path(outputs, request.id, kind)
-    if not path.is_file():
-        outputs_folder(outputs)
-        layout = LAYOUTS.get(request.layout, LAYOUTS[DEFAULT_LAYOUT])
-        try:
-            rewrite_output(
-                database,
-                keystore,
-                batch.id,
-                path,
-                base_url=base_url,
-                pin_secret=pin_secret,
-                layout=layout if kind is OutputKind.PDF else None,
-            )
-        except OSError as error:  # a full disk: the file was not written, nothing else changed
-            raise OutputNotWritable(
-                "writing %(name)s failed: %(problem)s", name=path.name, problem=error.strerror
-            ) from None
-    return path
 
 
-def output_path(outputs: Path, request_id: int, kind: OutputKind) -> Path:
-    return outputs / f"request-{request_id}{kind.value}"
-
-
-def outputs_folder(outputs: Path) -> Path:
-    """The folder of print files, readable by the service's user only (PINs are in them)."""
-    ensure_private_dir(outputs)
-    return outputs
+def request_jobs(session: Session, request_id: int) -> list[Job]:
+    """The jobs of a request, CSV first, for its progress."""
+    found = session.scalars(select(Job).where(Job.request_id == request_id)).all()
+    order = {kind.value: n for n, kind in enumerate(OutputKind)}
+    return sorted(found, key=lambda job: order.get(job.output or "", 9))
 
 
 def list_requests(
@@ -417,9 +436,9 @@ def _audit(
 
 
 __all__ = [
-    "CONSOLE_MAX_STAMPS",
     "DEFAULT_LAYOUT",
     "LAYOUTS",
+    "Download",
     "abandon_request",
     "approve_request",
     "audit_facts",
@@ -427,9 +446,9 @@ __all__ = [
     "list_requests",
     "lot_problem",
     "output_path",
-    "outputs_folder",
+    "prepare_download",
     "reject_request",
-    "request_output",
+    "request_jobs",
     "stampable_lots",
     "submit_request",
 ]

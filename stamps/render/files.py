@@ -94,13 +94,19 @@ def write_csv(fp: TextIO, rows: Iterable[tuple[str, ...]], header: tuple[str, ..
     return count
 
 
-def write_zip(fp: BinaryIO, items: Iterable[tuple[str, bytes]]) -> int:
+def write_zip(
+    fp: BinaryIO,
+    items: Iterable[tuple[str, bytes]],
+    *,
+    date_time: tuple[int, int, int, int, int, int] | None = None,
+) -> int:
     """Write each `(name, data)` as a ZIP entry as it comes; return the number of entries.
 
     PNG entries are stored, everything else deflated. The ZIP central directory
-    keeps one small record an entry until the end: the format needs it.
+    keeps one small record an entry until the end: the format needs it. Entries
+    are dated now unless `date_time` is given.
     """
-    stamp = time.localtime()[:6]
+    stamp = date_time or time.localtime()[:6]
     count = 0
     with zipfile.ZipFile(fp, "w", allowZip64=True) as archive:
         for name, data in items:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import struct
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -117,16 +118,38 @@ class _PdfFile:
         self._offsets.append(-1)
         return len(self._offsets)
 
+    @property
+    def objects(self) -> int:
+        return len(self._offsets)
+
     def add(self, body: bytes, number: int | None = None) -> int:
         number = number or self.reserve()
         self._offsets[number - 1] = self._position
-        self._write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+        self._write(_object(number, body))
         return number
 
     def add_stream(self, entries: bytes, data: bytes, number: int | None = None) -> int:
-        packed = zlib.compress(data, _ZLIB_LEVEL)
-        head = b"<< %s /Length %d /Filter /FlateDecode >>\nstream\n" % (entries, len(packed))
-        return self.add(head + packed + b"\nendstream", number)
+        return self.add(_stream(entries, data), number)
+
+    def copy_part(self, fp: BinaryIO) -> None:
+        """Append the objects of a part written by :func:`write_label_pdf_part`, in the
+        numbers it gave them, which must be the next ones."""
+        fp.seek(-_PART_TRAILER.size, io.SEEK_END)
+        count, length = _PART_TRAILER.unpack(fp.read(_PART_TRAILER.size))
+        fp.seek(length)
+        relative = array("Q")
+        relative.frombytes(fp.read(count * relative.itemsize))
+        if len(relative) != count:
+            raise ValueError("a PDF part is cut short")
+        self._offsets.extend(array("q", (self._position + offset for offset in relative)))
+        fp.seek(0)
+        left = length
+        while left:
+            block = fp.read(min(left, 1 << 20))
+            if not block:
+                raise ValueError("a PDF part is cut short")
+            self._write(block)
+            left -= len(block)
 
     def close(self, root: int, info: int) -> None:
         if -1 in self._offsets:
@@ -146,12 +169,122 @@ class _PdfFile:
 
 def _write_page(pdf: _PdfFile, content: bytes, layout: LabelLayout, pages: int, font: int) -> int:
     stream = pdf.add_stream(b"", content)
+    return pdf.add(_page(layout, pages, font, stream))
+
+
+def _page(layout: LabelLayout, pages: int, font: int, stream: int) -> bytes:
     width, height = layout.page_width_mm * PT_PER_MM, layout.page_height_mm * PT_PER_MM
-    return pdf.add(
+    return (
         b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.2f %.2f] "
         b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
         % (pages, width, height, font, stream)
     )
+
+
+def _object(number: int, body: bytes) -> bytes:
+    return b"%d 0 obj\n%s\nendobj\n" % (number, body)
+
+
+def _stream(entries: bytes, data: bytes) -> bytes:
+    packed = zlib.compress(data, _ZLIB_LEVEL)
+    head = b"<< %s /Length %d /Filter /FlateDecode >>\nstream\n" % (entries, len(packed))
+    return head + packed + b"\nendstream"
+
+
+# -- a document in parts --------------------------------------------------------------------
+#
+# A big batch is printed in chunks, each a run of whole pages written to a part file
+# by whichever queue worker gets it, then joined. Every part must agree on two things
+# without seeing the others: object numbers, fixed by the page's place in the document
+# (catalog 1, page tree 2, font 3, then a content stream and a page per page), and the
+# font's character ids, handed out by printing one sample label first, which uses every
+# character a label of this batch can print (the title, the stars, digits, "-", "PIN:").
+
+_CATALOG, _PAGE_TREE, _FONT = 1, 2, 3
+_PART_TRAILER = struct.Struct(">QQ")  # objects in the part, bytes of objects before offsets
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSample:
+    """What every label of one document shares: it fixes the font's character ids."""
+
+    title: str
+    stars: int
+    pin: bool
+
+
+def page_objects(page: int) -> tuple[int, int]:
+    """The object numbers of a document's page ``page`` (0-based): its content stream, itself."""
+    return 4 + 2 * page, 5 + 2 * page
+
+
+def write_label_pdf_part(
+    fp: BinaryIO,
+    labels: Iterable[Label],
+    layout: LabelLayout,
+    *,
+    first_page: int,
+    sample: LabelSample,
+) -> int:
+    """Write the pages of ``labels`` (whole pages but maybe the document's last) as a part
+    starting at page ``first_page``; returns how many labels were written."""
+    glyphs = _sample_glyphs(layout, sample)
+    known = dict(glyphs.cids)
+    painter = _LabelPainter(layout, glyphs)
+    offsets, position, count = array("Q"), 0, 0
+    for number, page in enumerate(_pages(labels, layout.per_page), first_page):
+        stream, page_ref = page_objects(number)
+        for ref, body in (
+            (stream, _stream(b"", painter.page(page, None))),
+            (page_ref, _page(layout, _PAGE_TREE, _FONT, stream)),
+        ):
+            data = _object(ref, body)
+            offsets.append(position)
+            fp.write(data)
+            position += len(data)
+        count += len(page)
+    if glyphs.cids != known:  # the sample missed a character: parts would disagree
+        raise ValueError("a label printed a character its sample did not")
+    fp.write(offsets.tobytes())
+    fp.write(_PART_TRAILER.pack(len(offsets), position))
+    return count
+
+
+def assemble_label_pdf(
+    fp: BinaryIO,
+    parts: Iterable[BinaryIO],
+    layout: LabelLayout,
+    *,
+    pages: int,
+    sample: LabelSample,
+) -> None:
+    """Join parts written by :func:`write_label_pdf_part`, in page order, into one document."""
+    pdf = _PdfFile(fp)
+    catalog, tree, font = pdf.reserve(), pdf.reserve(), pdf.reserve()
+    assert (catalog, tree, font) == (_CATALOG, _PAGE_TREE, _FONT)
+    pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % tree, catalog)
+    for part in parts:
+        pdf.copy_part(part)
+    if pdf.objects != 3 + 2 * pages:
+        raise ValueError(f"the parts hold {(pdf.objects - 3) // 2} pages, not {pages}")
+    _write_page_tree(pdf, tree, array("Q", (page_objects(p)[1] for p in range(pages))))
+    _write_font(pdf, font, _sample_glyphs(layout, sample))
+    info = pdf.add(b"<< /Producer (ocop-trace) /Title (OCOP stamps) >>")
+    pdf.close(catalog, info)
+
+
+def _sample_glyphs(layout: LabelLayout, sample: LabelSample) -> _Glyphs:
+    glyphs = _Glyphs(_font_metrics())
+    blank = QrMatrix(21, bytes(21 * 21))
+    label = Label(
+        matrix=blank,
+        serial="0123456789-",
+        title=sample.title,
+        stars=sample.stars,
+        pin="0123 4567 89" if sample.pin else None,
+    )
+    _LabelPainter(layout, glyphs).label(label, 0.0, 0.0)
+    return glyphs
 
 
 def _write_page_tree(pdf: _PdfFile, pages: int, page_refs: array) -> None:

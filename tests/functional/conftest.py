@@ -47,6 +47,7 @@ def _app_for_the_run(
         }
     )
     yield app, dict(app.config)
+    app.extensions["ocop.queue"].close()
     app.extensions["ocop.db"].dispose()
 
 
@@ -103,3 +104,8 @@ def _run_demo(app: Flask) -> tuple[IssuedStamp, ...]:
                 signer, batch.id, batch.count, base_url=settings.base_url, pin_secret=pin_secret
             )
         )
+
+
+def drain(app: Flask, timeout: float = 120) -> None:
+    """Wait until every job the app has sent has run (the embedded queue)."""
+    app.extensions["ocop.queue"].drain(timeout)

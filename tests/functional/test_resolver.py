@@ -60,7 +60,11 @@ def test_parts_that_name_nothing_are_404(client, demo, tail):
 def test_an_unknown_gtin_is_404_and_a_bad_check_digit_400(client, demo):
     assert client.get("/01/09506000134352").status_code == 404
     bad = client.get("/01/08936045120018", headers={"Accept": "application/json"})
-    assert bad.status_code == 400 and "check digit" in bad.get_json()["detail"]
+    assert bad.status_code == 400 and "số kiểm tra" in bad.get_json()["detail"]
+    english = client.get(
+        "/01/08936045120018", headers={"Accept": "application/json", "Accept-Language": "en"}
+    )
+    assert english.status_code == 400 and "check digit" in english.get_json()["detail"]
 
 
 def test_link_type_all_is_an_rfc_9264_linkset(client, demo):

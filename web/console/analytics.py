@@ -7,14 +7,12 @@ filters from the query string; the counting is in :mod:`ocop.stamps.analytics`.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -30,10 +28,8 @@ from ocop.stamps.analytics import (
     Period,
     Scope,
     batches_in,
-    csv_rows,
     dashboard,
     scans_since,
-    tallies,
 )
 from ocop.stamps.models import StampBatch
 from ocop.stamps.token import UINT32_MAX
@@ -43,9 +39,11 @@ from ocop.trace.models import PRODUCER_KINDS, Lot, Organisation, Product, Recall
 from ocop.trace.queries import find_lot, find_organisation, find_product
 from ocop.workflows.access import Actor
 from ocop.workflows.errors import InvalidInput
+from ocop.workflows.exports import request_export
+from ocop.workflows.jobs import send
 
 from .. import charts
-from ..database import request_session
+from ..database import database, job_queue, request_session, write_transaction
 from ..messages import say
 from . import bp
 from .access import actor, ensure_own, requires
@@ -115,45 +113,25 @@ def analytics() -> tuple[str, int]:
 @bp.get("/analytics.csv")
 @requires("analytics.view")
 def analytics_csv() -> Response | tuple[str, int]:
+    """Ask a worker for the export (it can be a year of every producer's scans), then
+    follow its progress on the job's page, which links to the file once written."""
     session, who = request_session(), actor()
     try:
         filters = _filters(session, who, FilterForm(formdata=request.args))
     except InvalidInput as error:
         title = _("Bộ lọc không hợp lệ")
         return render_template("error.html", status=400, title=title, detail=say(error)), 400
-    batches = batches_in(session, filters.scope)
-    rows = tallies(session, set(batches), filters.period)
-    out = io.StringIO()
-    out.write("\ufeff")  # the BOM: Excel then reads UTF-8, and Vietnamese names stay whole
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        ["day", "product_code", "product", "lot", "batch", "first_scans", "repeat_scans"]
-    )
-    for day, info, counts in csv_rows(rows, batches):
-        writer.writerow(
-            [
-                day.isoformat(),
-                _cell(info.product_code or ""),
-                _cell(info.product_name or ""),
-                _cell(info.lot_code),
-                info.id,
-                counts.first,
-                counts.repeat,
-            ]
+    with write_transaction() as writer:
+        job = request_export(
+            writer,
+            filters.scope,
+            filters.period,
+            organisation_id=who.organisation_id,
+            created_by=who.email,
         )
-    period = filters.period
-    name = f"ocop-scans-{period.start.isoformat()}-{period.end.isoformat()}.csv"
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-def _cell(text: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: never run a
-    # product name as one (CSV injection).
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        job_id = job.id
+    send(database(), job_queue(), [job_id])
+    return redirect(url_for("console.job", job_id=job_id), 303)
 
 
 def _form(session: Session, who: Actor) -> FilterForm:

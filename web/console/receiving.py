@@ -24,15 +24,24 @@ from ocop.trace.db import utcnow
 from ocop.trace.errors import TraceError
 from ocop.trace.models import Organisation
 from ocop.workflows import audit
-from ocop.workflows.errors import NothingToReceive, ReceiptConflict, ReceivingRefused
+from ocop.workflows.errors import (
+    NothingToReceive,
+    PhotoTooLarge,
+    ReceiptConflict,
+    ReceivingRefused,
+)
 from ocop.workflows.receiving import (
     DUPLICATE,
+    MAX_PHOTO_PIXELS,
     MAX_REFERENCE_LENGTH,
+    MAX_REQUEST_PIXELS,
     NOT_A_STAMP,
     CodeKind,
     DeliveryCheck,
     check_delivery,
+    check_pixel_budget,
     codes_in_photo,
+    photo_size,
     record_receipt,
 )
 
@@ -166,10 +175,21 @@ def _entries(form: CheckForm) -> tuple[list[Entry], list[str], str | None]:
     if len(photos) > MAX_PHOTOS:
         return [], [], _("Tối đa %(n)s ảnh mỗi lần, không phải %(k)s.", n=MAX_PHOTOS, k=len(photos))
     notices = []
-    for photo in photos:
-        name = _photo_name(photo)
+    uploads = [(_photo_name(photo), photo.read()) for photo in photos]
+    try:  # every header first: nothing is decoded unless the whole lot fits the budget
+        check_pixel_budget([photo_size(data, name) for name, data in uploads])
+    except PhotoTooLarge:
+        return [], [], _(
+            "Ảnh quá lớn: mỗi ảnh tối đa %(one)s megapixel và tất cả ảnh cộng lại tối đa "
+            "%(all)s megapixel. Chụp gần tem hơn hoặc gửi ít ảnh hơn.",
+            one=MAX_PHOTO_PIXELS // 1_000_000,
+            all=MAX_REQUEST_PIXELS // 1_000_000,
+        )
+    except UnreadableImage as refused:
+        return [], [], _("Không đọc được ảnh: %(e)s", e=say(refused))
+    for name, data in uploads:
         try:
-            codes = codes_in_photo(photo.read(), name)
+            codes = codes_in_photo(data, name)
         except UnreadableImage as refused:
             return [], [], _("Không đọc được ảnh: %(e)s", e=say(refused))
         if not codes:

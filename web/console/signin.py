@@ -112,6 +112,12 @@ def password() -> Response | tuple[str, int] | str:
 @bp.get("/")
 @requires("console.view")
 def home() -> str:
+    from ocop.trace.db import vietnam_today
+    from ocop.trace.expiry import certificates_ending
     from ocop.workflows.home import summary
 
-    return render_template("console/home.html", s=summary(request_session(), actor()))
+    who, reader = actor(), request_session()
+    ending = certificates_ending(
+        reader, None if who.is_authority else who.organisation_id, vietnam_today()
+    )
+    return render_template("console/home.html", s=summary(reader, who), ending=ending)

@@ -17,33 +17,32 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ocop.stamps.outputs import OutputKind
-from ocop.stamps.pin import PinSecret
-from ocop.trace.db import utcnow, vietnam_today
+from ocop.trace.db import vietnam_today
 from ocop.trace.errors import DomainError
 from ocop.trace.models import Lot
 from ocop.workflows import audit
 from ocop.workflows.errors import InvalidInput, IssuanceFailed, RequestConflict
+from ocop.workflows.jobs import Progress
 from ocop.workflows.models import StampRequest
 from ocop.workflows.stamp_requests import (
-    CONSOLE_MAX_STAMPS,
     DEFAULT_LAYOUT,
     LAYOUTS,
     MAX_NOTE,
-    STUCK_AFTER,
     abandon_request,
     approve_request,
     audit_facts,
     audit_target,
     list_requests,
     lot_problem,
+    prepare_download,
     reject_request,
-    request_output,
+    request_jobs,
     stampable_lots,
     submit_request,
 )
 
 from ..config import Settings
-from ..database import database, request_session, write_transaction
+from ..database import database, job_queue, request_session, write_transaction
 from ..messages import say
 from . import bp
 from .access import actor, ensure_own, requires
@@ -92,15 +91,19 @@ def _settings() -> Settings:
 
 
 def _maximum() -> int:
-    return min(CONSOLE_MAX_STAMPS, _settings().max_batch)
+    return _settings().max_batch
 
 
 def _outputs() -> Path:
     return _settings().instance / "outputs"
 
 
-def _pin_secret() -> PinSecret:
-    return PinSecret(_settings().resolved_pin_secret())
+OUTPUT_NAMES = {
+    ".csv": _l("Ký tem và ghi tệp CSV"),
+    ".pdf": _l("Trang nhãn PDF"),
+    ".zip": _l("Ảnh PNG (ZIP)"),
+}
+REFRESH_SECONDS = 5
 
 
 def _request_or_404(session: Session, request_id: int) -> StampRequest:
@@ -190,21 +193,28 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
     found = _request_or_404(request_session(), request_id)
     settings = _settings()
     try:
-        approve_request(
+        _approved, queued = approve_request(
             database(),
-            _settings().keystore(),
+            settings.keystore(),
             found.id,
             actor=who,
-            outputs=_outputs(),
-            base_url=settings.base_url,
-            pin_secret=_pin_secret(),
+            queue=job_queue(),
+            chunk_size=settings.job_chunk,
         )
     except DomainError as error:
         message = say(error)
         if isinstance(error, IssuanceFailed):
             message = _("Không cấp được tem: %(why)s", why=message)
         return _detail(_reread(found), error=message), 409
-    flash(_("Đã duyệt và ký lô tem. Nhà sản xuất có thể tải tệp in."))
+    if queued:
+        flash(_("Đã duyệt. Tem đang được ký và ghi tệp; trang này cho biết tiến độ."))
+    else:
+        flash(
+            _(
+                "Đã duyệt. Yêu cầu đang chờ trong hàng đợi (hàng đợi tạm thời không liên lạc "
+                "được); việc ký tem sẽ tự bắt đầu khi hàng đợi hoạt động lại, không mất gì."
+            )
+        )
     return redirect(url_for("console.stamp_request", request_id=found.id))
 
 
@@ -231,7 +241,7 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/stamp-requests/<int:request_id>/abandon")
-@requires("stamp_requests.decide")
+@requires("stamp_requests.abandon")
 def stamp_request_abandon(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
@@ -241,7 +251,7 @@ def stamp_request_abandon(request_id: int) -> Response | tuple[str, int]:
             audit.record(writer, who, "stamp_request.abandon", audit_target(closed))
     except RequestConflict as error:
         return _detail(_reread(found), error=say(error)), 409
-    flash(_("Đã đóng yêu cầu tem bị dở dang; chủ thể có thể gửi yêu cầu mới."))
+    flash(_("Đã hủy việc ký tem. Lô tem này không bao giờ hợp lệ; có thể gửi yêu cầu mới."))
     return redirect(url_for("console.stamp_request", request_id=found.id))
 
 
@@ -268,17 +278,22 @@ def _download(request_id: int, kind: OutputKind) -> Response | tuple[str, int]:
     found = _request_or_404(request_session(), request_id)
     settings = _settings()
     try:
-        path = request_output(
+        ready = prepare_download(
             database(),
-            _settings().keystore(),
-            found,
+            job_queue(),
+            found.id,
             kind,
             outputs=_outputs(),
-            base_url=settings.base_url,
-            pin_secret=_pin_secret(),
+            actor=who.email,
+            chunk_size=settings.job_chunk,
         )
     except DomainError as error:
         return _detail(found, error=say(error)), 409
+    if ready.path is None:
+        # Not written yet, or found missing or damaged and being written again.
+        notice = _("Tệp %(kind)s đang được chuẩn bị; trang này tự tải lại khi xong.",
+                   kind=kind.value.lstrip(".").upper())
+        return _detail(_reread(found), notice=notice), 202
     batch_id = found.batch_id
     with write_transaction() as writer:
         audit.record(
@@ -288,8 +303,9 @@ def _download(request_id: int, kind: OutputKind) -> Response | tuple[str, int]:
             audit_target(found),
             {"kind": kind.value.lstrip("."), "batch": batch_id},
         )
+    # Streamed from the file (send_file), never read into memory: it can be gigabytes.
     response = send_file(
-        path,
+        ready.path,
         mimetype=MIMETYPES[kind],
         as_attachment=True,
         download_name=f"tem-ocop-{batch_id}{kind.value}",
@@ -302,30 +318,44 @@ def _download(request_id: int, kind: OutputKind) -> Response | tuple[str, int]:
 
 
 def _detail(
-    found: StampRequest, *, error: str | None = None, reject_form: RejectForm | None = None
+    found: StampRequest,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    reject_form: RejectForm | None = None,
 ) -> str:
     who = actor()
     session = request_session()
     pending = found.status == "pending"
     problem = _said(lot_problem(session, found.lot, vietnam_today())) if pending else None
-    stuck = (
-        found.status == "signing"
-        and found.decided_at is not None
-        and found.decided_at < utcnow() - STUCK_AFTER
-    )
+    jobs = [(job, Progress.of(job)) for job in request_jobs(session, found.id)]
+    working = any(job.active for job, _progress in jobs)
     return render_template(
         "console/stamp_requests_detail.html",
         r=found,
-        stuck=stuck,
         error=error,
+        notice=notice,
         problem=problem,
+        jobs=jobs,
+        names=OUTPUT_NAMES,
+        refresh=REFRESH_SECONDS if working else None,
         reject_form=reject_form or (RejectForm(formdata=None) if who.is_authority else None),
         layout_label=_layout_label(found.layout) if found.layout in LAYOUTS else found.layout,
+        duration=_duration,
     )
 
 
 def _said(error: DomainError | None) -> str | None:
     return say(error) if error is not None else None
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return _("%(n)s giây", n=seconds)
+    minutes = -(-seconds // 60)
+    if minutes < 60:
+        return _("%(n)s phút", n=minutes)
+    return _("%(h)s giờ %(m)s phút", h=minutes // 60, m=minutes % 60)
 
 
 def _reread(found: StampRequest) -> StampRequest:

@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     certifications,
     facilities,
     fake_reports,
+    jobs,
     keys,
     lots,
     marks,

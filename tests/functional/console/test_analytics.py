@@ -21,6 +21,7 @@ from ocop.trace.db import utcnow
 from ocop.trace.models import Product, Recall
 from ocop.trace.queries import find_lot
 
+from ..conftest import drain
 from .conftest import World, sign_in
 
 OWN_LOT = "BC-2026-1115"  # the cooperative's (the "producer" account)
@@ -101,8 +102,18 @@ def scans(app: Flask, world: World) -> Batches:
     return b
 
 
+def _export(client: FlaskClient, query: str):
+    """The export as a person gets it: asked for, written by the queue, downloaded."""
+    asked = client.get(f"/console/analytics.csv?{query}")
+    assert asked.status_code == 303, asked.get_data(as_text=True)[:300]
+    drain(client.application)
+    page = client.get(asked.headers["Location"])
+    assert page.status_code == 200 and "Tải tệp" in page.get_data(as_text=True)
+    return client.get(asked.headers["Location"] + "/download")
+
+
 def _csv(client: FlaskClient, query: str) -> list[list[str]]:
-    response = client.get(f"/console/analytics.csv?{query}")
+    response = _export(client, query)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")  # the BOM, for Excel
@@ -116,11 +127,11 @@ def _svgs(html: str) -> list[ET.Element]:
 def test_producer_csv_counts_first_and_repeat_scans_by_vietnamese_day(
     as_producer: FlaskClient, scans: Batches
 ) -> None:
-    response = as_producer.get(f"/console/analytics.csv?{NOVEMBER}")
+    response = _export(as_producer, NOVEMBER)
     assert response.mimetype == "text/csv"
     assert response.mimetype_params["charset"] == "utf-8"
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="ocop-scans-2026-11-01-2026-11-10.csv"'
+        "attachment; filename=ocop-scans-2026-11-01-2026-11-10.csv"
     )
     product = "Bánh cáy làng Nguyễn"
     assert _csv(as_producer, NOVEMBER) == [
@@ -323,3 +334,14 @@ def test_distributors_and_strangers_are_kept_out(
     sign_in(client, world, "distributor")
     assert client.get("/console/analytics").status_code == 403
     assert client.get(f"/console/analytics.csv?{NOVEMBER}").status_code == 403
+
+
+def test_an_export_is_its_organisations_only(
+    app: Flask, world, as_producer: FlaskClient, scans: Batches
+) -> None:
+    asked = as_producer.get(f"/console/analytics.csv?{NOVEMBER}")
+    drain(app)
+    other = sign_in(app.test_client(), world, "other_producer")
+    assert other.get(asked.headers["Location"]).status_code == 404
+    assert other.get(asked.headers["Location"] + "/download").status_code == 404
+    assert as_producer.get("/console/jobs/987654").status_code == 404

@@ -411,3 +411,30 @@ def test_signed_out_people_are_sent_to_sign_in(client: FlaskClient, world: World
     assert response.status_code == 302 and "/console/signin" in response.headers["Location"]
     response = client.post("/console/receiving/check", data={"codes": "x"})
     assert response.status_code in (302, 400)
+
+
+def _png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (width, height), 1).save(out, "PNG")  # compresses to a few kilobytes
+    return out.getvalue()
+
+
+def test_photos_over_the_pixel_budget_are_refused_before_any_is_decoded(
+    as_distributor: FlaskClient, world: World
+) -> None:
+    # The case: twenty 6300x6300 PNGs, small on the wire, huge once decoded.
+    giant = _png(6300, 6300)
+    assert len(giant) * 20 < 8 * 2**20
+    page = check(as_distributor, [], [(giant, f"{n}.png") for n in range(20)])
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert "Ảnh quá lớn: mỗi ảnh tối đa 16 megapixel" in html
+    # Each within the per-photo budget, too many pixels together.
+    phone = _png(4000, 3000)
+    together = check(as_distributor, [], [(phone, f"{n}.png") for n in range(5)])
+    assert together.status_code == 400
+    assert "cộng lại tối đa 48 megapixel" in together.get_data(as_text=True)
+    # Four of them fit: decoded, and each reported as holding no code.
+    fits = check(as_distributor, [], [(phone, f"{n}.png") for n in range(4)]).get_data(as_text=True)
+    assert "Ảnh quá lớn" not in fits
+    assert "Không tìm thấy mã nào trong ảnh 3.png." in fits

@@ -38,7 +38,13 @@ def test_fits_stamp_symbol_agrees_with_the_encoder():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("OCOP_PROXY_HOPS", "two"), ("OCOP_DEVICE_THRESHOLD", "0"), ("OCOP_MAX_BATCH", "-1")],
+    [
+        ("OCOP_PROXY_HOPS", "two"),
+        ("OCOP_DEVICE_THRESHOLD", "0"),
+        ("OCOP_MAX_BATCH", "-1"),
+        ("OCOP_JOB_CHUNK", "0"),
+        ("OCOP_JOB_LEASE", "1"),
+    ],
 )
 def test_bad_numbers_are_refused_by_name(name, value):
     with pytest.raises(ConfigError, match=name):
@@ -56,3 +62,17 @@ def test_production_refuses_development_fallbacks(tmp_path):
 
 def test_rate_limit_off():
     assert Settings.from_env({"OCOP_RATE_LIMIT": "off"}).rate_limit is None
+
+
+def test_the_queue_is_in_process_unless_a_broker_is_named():
+    assert Settings.from_env({}).queue_url is None
+    assert Settings.from_env({"OCOP_QUEUE_URL": "  "}).queue_url is None
+    url = "redis://127.0.0.1:6379/0"
+    assert Settings.from_env({"OCOP_QUEUE_URL": url}).queue_url == url
+    assert Settings.from_env({"OCOP_QUEUE_URL": "amqp://mq"}).queue_url == "amqp://mq"
+
+
+@pytest.mark.parametrize("url", ["http://redis:6379", "postgresql://db/ocop", "redis"])
+def test_a_queue_url_that_names_no_broker_is_refused(url):
+    with pytest.raises(ConfigError, match="OCOP_QUEUE_URL"):
+        Settings.from_env({"OCOP_QUEUE_URL": url})
