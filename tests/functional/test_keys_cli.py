@@ -278,7 +278,7 @@ def test_production_refuses_to_run_without_a_passphrase(
         {
             "database_url": database_url,
             "instance": tmp_path / "instance",
-            "secret_key": "test",
+            "secret_key": "t" * 32,
             "rate_limit": None,
             "production": True,
         }

@@ -26,6 +26,7 @@ from wtforms.widgets import DateInput, NumberInput
 from ocop.stamps import analytics as scans
 from ocop.stamps.models import StampBatch
 from ocop.stamps.token import UINT32_MAX
+from ocop.trace.cells import spreadsheet_safe
 from ocop.trace.db import VIETNAM, vietnam_today
 from ocop.trace.errors import NotFound
 from ocop.trace.models import PRODUCER_KINDS, Lot, Organisation, Product, Recall
@@ -139,9 +140,8 @@ def analytics_csv() -> Response | tuple[str, int]:
 
 
 def _cell(text: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: never run a
-    # product name as one (CSV injection).
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # A product name is never run as a formula (CSV injection).
+    return spreadsheet_safe(text)
 
 
 def _form(session: Session, who: Actor) -> FilterForm:
@@ -216,10 +216,18 @@ def _date(raw: str | None, field: str) -> dt.date | None:
     try:
         if len(raw) != 10:
             raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         message = _("Ngày không hợp lệ: viết theo dạng năm-tháng-ngày, ví dụ 2026-11-29.")
         raise InvalidInput(message, field=field) from None
+    if not scans.EARLIEST_DAY <= day <= scans.LATEST_DAY:
+        message = _(
+            "Chọn một ngày từ %(first)s đến %(last)s.",
+            first=scans.EARLIEST_DAY.isoformat(),
+            last=scans.LATEST_DAY.isoformat(),
+        )
+        raise InvalidInput(message, field=field)
+    return day
 
 
 def _code(raw: str, field: str) -> str:

@@ -323,3 +323,23 @@ def test_distributors_and_strangers_are_kept_out(
     sign_in(client, world, "distributor")
     assert client.get("/console/analytics").status_code == 403
     assert client.get(f"/console/analytics.csv?{NOVEMBER}").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "end=9999-12-31",
+        "end=0001-01-01",
+        "start=0001-01-01",
+        "start=9999-12-01&end=9999-12-31",
+        "start=0001-01-01&end=0001-01-02",
+        "end=1999-12-31",
+    ],
+)
+def test_days_at_the_calendars_edges_are_refused_not_500(
+    as_producer: FlaskClient, query: str
+) -> None:
+    for path in ("/console/analytics", "/console/analytics.csv"):
+        page = as_producer.get(f"{path}?{query}")
+        assert page.status_code == 400, (path, query)
+        assert "Chọn một ngày từ 2000-01-01 đến 2100-12-31." in page.get_data(as_text=True)
