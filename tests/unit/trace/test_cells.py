@@ -19,7 +19,7 @@ from .documents import chain
 FORMULAS = ["=HYPERLINK(\"http://x.example\",\"ok\")", "+1+1", "-2+3", "@SUM(A1)", "=1"]
 
 
-@pytest.mark.parametrize("text", FORMULAS + ["\tTAB", "\rCR"])
+@pytest.mark.parametrize("text", [*FORMULAS, "\tTAB", "\rCR"])
 def test_a_cell_that_would_start_a_formula_is_written_as_text(text: str) -> None:
     assert spreadsheet_safe(text) == "'" + text
 
