@@ -33,6 +33,10 @@ class AccountState(WorkflowError):
     """The account is not in a state that allows this (already disabled, your own)."""
 
 
+class OutOfScope(WorkflowError):
+    """The organisation is not governed by the acting officer's council (access.Actor.governs)."""
+
+
 class TokenRefused(WorkflowError):
     """An API token that is missing, unknown or revoked."""
 

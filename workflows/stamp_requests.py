@@ -38,7 +38,7 @@ from ocop.trace.models import Lot, Organisation
 
 from . import audit
 from .access import Actor
-from .errors import IssuanceFailed, RequestConflict, RequestRefused
+from .errors import IssuanceFailed, OutOfScope, RequestConflict, RequestRefused
 from .models import RequestStatus, StampRequest
 
 # Issued, and printed on first download, within one HTTP request: a PDF or ZIP
@@ -194,6 +194,15 @@ def approve_request(
     """
     outputs_folder(outputs)
     with database.transaction() as session:
+        asked = session.get(StampRequest, request_id)
+        if asked is not None and not actor.governs(asked.organisation):
+            # A council signs only for the producers of its province.
+            raise OutOfScope(
+                "stamp request %(id)s is from %(producer)s, which %(council)s does not govern",
+                id=request_id,
+                producer=asked.organisation.name,
+                council=actor.organisation_name,
+            )
         request = _claim(
             session, request_id, RequestStatus.SIGNING, actor=actor.email, now=utcnow()
         )

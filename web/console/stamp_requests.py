@@ -46,7 +46,7 @@ from ocop.workflows.stamp_requests import (
 from ..config import Settings
 from ..database import database, request_session, write_transaction
 from . import bp
-from .access import actor, ensure_own, requires
+from .access import actor, ensure_governs, ensure_own, requires
 from .forms import Form, OnceForm, rule_error
 
 MIMETYPES = {
@@ -195,6 +195,7 @@ def stamp_request(request_id: int) -> str:
 def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
+    ensure_governs(found.organisation)
     settings = _settings()
     try:
         approve_request(
@@ -220,6 +221,7 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
 def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
+    ensure_governs(found.organisation)
     form = RejectForm()
     if not form.validate_on_submit():
         return _detail(found, reject_form=form), 400
@@ -242,6 +244,7 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
 def stamp_request_abandon(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
+    ensure_governs(found.organisation)
     try:
         with write_transaction() as writer:
             closed = abandon_request(writer, found.id, actor=who.email)
