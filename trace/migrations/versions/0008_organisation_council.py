@@ -24,20 +24,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_FK = "fk_organisations_council_id_organisations"
+_INDEX = "ix_organisations_council_id"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("organisations") as batch:
-        batch.add_column(
-            sa.Column(
-                "council_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-            )
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.add_column("organisations", sa.Column("council_id", sa.BigInteger(), nullable=True))
+        op.create_foreign_key(_FK, "organisations", "organisations", ["council_id"], ["id"])
+    elif "council_id" not in {c["name"] for c in sa.inspect(bind).get_columns("organisations")}:
+        # Not batch mode: SQLite's copy-and-rename drops the old table, which the
+        # rows of addresses, products and the rest forbid while foreign keys are
+        # enforced (and PRAGMA foreign_keys cannot change inside the migration's
+        # transaction). SQLite adds a nullable column with its REFERENCES in place.
+        # (A column already there was left by a downgrade, see below.)
+        op.execute(
+            f"ALTER TABLE organisations ADD COLUMN council_id INTEGER "
+            f"CONSTRAINT {_FK} REFERENCES organisations (id)"
         )
-        batch.create_index(batch.f("ix_organisations_council_id"), ["council_id"])
-        batch.create_foreign_key(
-            batch.f("fk_organisations_council_id_organisations"),
-            "organisations",
-            ["council_id"],
-            ["id"],
-        )
+    op.create_index(_INDEX, "organisations", ["council_id"])
     _link_by_province()
 
 
@@ -67,9 +73,12 @@ def _link_by_province() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organisations") as batch:
-        batch.drop_constraint(
-            batch.f("fk_organisations_council_id_organisations"), type_="foreignkey"
-        )
-        batch.drop_index(batch.f("ix_organisations_council_id"))
-        batch.drop_column("council_id")
+    op.drop_index(_INDEX, table_name="organisations")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(_FK, "organisations", type_="foreignkey")
+        op.drop_column("organisations", "council_id")
+        return
+    # SQLite drops no column that a foreign key uses, and rebuilding the table
+    # needs foreign keys off, which holds only outside a transaction: the links
+    # are cleared and the column stays, unused by the code of revision 0005.
+    op.execute("UPDATE organisations SET council_id = NULL")
