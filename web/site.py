@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import api, console, errors, guards, public
+from . import api, console, errors, guards, openapi, public
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.extensions["ocop.cache"] = TtlCache(seconds=10)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     console.init_app(app)
     _limit(app, settings)
     errors.init_app(app)
