@@ -78,3 +78,10 @@ def cheap_key_files(monkeypatch: pytest.MonkeyPatch) -> None:
     from ocop.keys import keyfile
 
     monkeypatch.setattr(keyfile, "WRITE_COST", keyfile.ScryptCost(n=2**10, r=8, p=1))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.functional.console.conftest import FUZZ_CASES
+
+    if FUZZ_CASES["n"]:
+        terminalreporter.write_line(f"console fuzz: {FUZZ_CASES['n']} cases, no 5xx")
