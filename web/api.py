@@ -66,7 +66,10 @@ def verify_bulk() -> Response:
 
 
 def bulk_codes() -> list[str] | Response:
-    body = request.get_json(silent=True, force=True)
+    try:
+        body = request.get_json(silent=True, force=True)
+    except RecursionError:  # nested deeper than the parser goes: not a list of codes
+        body = None
     if body is None:
         return problem(400, "Invalid JSON", 'send a JSON object: {"codes": ["...", ...]}')
     if not isinstance(body, dict) or not isinstance(body.get("codes"), list):

@@ -159,3 +159,22 @@ def test_not_ready_matches_the_document(client: FlaskClient) -> None:
     response = client.get("/readyz")  # no schema, no key yet
     assert response.status_code == 503
     conforms(response, "/readyz")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/verify", "/api/v1/receiving"])
+def test_json_nested_past_the_parser_is_a_400_not_a_500(
+    client: FlaskClient, app: Flask, world: World, path: str
+) -> None:
+    with app.extensions["ocop.db"].transaction() as session:
+        _, token = create_token(
+            session, find_organisation(session, "0109456783"), "Kho", created_by="test"
+        )
+    body = '{"codes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post(
+        path,
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    conforms(response, path, "post")
