@@ -12,9 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.orm import Session
 
 from ocop.trace.db import Base, Database, load_models, scratch_schema
+
+# No per-example deadline: it is a timing assertion, and on a machine shared by
+# several test runs an example that takes 0.3 ms alone can take 500 ms.
+settings.register_profile("ocop", deadline=None)
+settings.load_profile("ocop")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
