@@ -12,3 +12,5 @@ timeout = 30
 accesslog = "-"
 # No client addresses and no query strings: neither belongs in a log.
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# Gunicorn answers 414 itself past this (its largest value); a stamp URL is ~160.
+limit_request_line = 8190

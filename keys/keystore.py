@@ -1,8 +1,13 @@
-"""The file keystore: issuer private keys, encrypted, one PEM file per key.
+"""The file keystore: issuer private keys, encrypted, one file per key.
 
-A key leaves this module only as an encrypted PKCS#8 PEM on disk or as an
-:class:`Ed25519Signer` in memory. Files are written atomically, so a crash or
-a full disk leaves the old file or the new one, never half of one.
+A key leaves this module only as an encrypted key file on disk
+(:mod:`.keyfile`: scrypt and AES-256-GCM, ``{kid}.key``) or as an
+:class:`Ed25519Signer` in memory, the one way the rest of the service uses a
+key (:class:`~.signer.Signer`, which an HSM or a KMS can implement instead).
+Files written by earlier versions (encrypted PKCS#8, ``{kid}.pem``) still open,
+and :meth:`Keystore.upgrade` rewrites them in the current format (key rotation
+calls it). Files are written atomically, so a crash or a full disk leaves the
+old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -20,15 +25,18 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import keyfile
 from .errors import FileAccessError, KeyFileCorrupt, KeyNotFound, WrongPassphrase
+from .keyfile import LEGACY_SUFFIX, SUFFIX
 from .signer import Ed25519Signer
 
 _KID = re.compile(r"[A-Za-z0-9_-]{43}")
 _PEM_BEGIN = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 _PEM_END = b"-----END ENCRYPTED PRIVATE KEY-----"
 
+
 class Keystore:
-    """Encrypted Ed25519 private keys in ``directory``, named ``{kid}.pem``.
+    """Encrypted Ed25519 private keys in ``directory``, named ``{kid}.key``.
 
     Loaded keys are kept for the life of the process: decrypting runs the
     passphrase's key derivation, which is costly by design, and a process
@@ -51,29 +59,68 @@ class Keystore:
         # name a file outside the keystore.
         if not isinstance(kid, str) or not _KID.fullmatch(kid):
             raise KeyNotFound("%(kid)r is not a key id (43 base64url characters)", kid=kid)
-        return self.directory / f"{kid}.pem"
+        return self.directory / f"{kid}{SUFFIX}"
+
+    def legacy_path_for(self, kid: str) -> Path:
+        """Where an earlier version kept ``kid``: encrypted PKCS#8."""
+        return self.path_for(kid).with_suffix(LEGACY_SUFFIX)
 
     def kids(self) -> list[str]:
-        """The kids of every key file present, sorted."""
+        """The kids of every key file present, in either format, sorted."""
         if not self.directory.is_dir():
             return []
-        return sorted(p.stem for p in self.directory.glob("*.pem") if _KID.fullmatch(p.stem))
+        found = {
+            p.stem
+            for suffix in (SUFFIX, LEGACY_SUFFIX)
+            for p in self.directory.glob(f"*{suffix}")
+            if _KID.fullmatch(p.stem)
+        }
+        return sorted(found)
+
+    def legacy_kids(self) -> list[str]:
+        """The kids still kept only in the earlier format."""
+        return [kid for kid in self.kids() if not self.path_for(kid).exists()]
 
     def generate(self) -> Ed25519Signer:
         """A new key, written encrypted before anyone can use it."""
         self.check_passphrase()
         key = Ed25519PrivateKey.generate()
         signer = Ed25519Signer(key)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(self._passphrase),
-        )
-        ensure_private_dir(self.directory)
-        write_atomically(self.path_for(signer.kid), pem, mode=0o600)
+        self._write(signer.kid, key)
         with self._lock:
             self._signers[signer.kid] = signer
         return signer
+
+    def upgrade(self) -> list[str]:
+        """Rewrite every key still in the earlier format; the kids rewritten.
+
+        The new file is written (and synced) before the old one goes, so a
+        crash leaves one of the two, and both open with the same passphrase.
+        """
+        upgraded = []
+        for kid in self.legacy_kids():
+            key = self._open_legacy(kid)
+            self._write(kid, key)
+            try:
+                self.legacy_path_for(kid).unlink()
+            except OSError as error:
+                raise FileAccessError(
+                    "cannot remove %(path)s: %(problem)s",
+                    path=self.legacy_path_for(kid),
+                    problem=error.strerror,
+                ) from None
+            upgraded.append(kid)
+        return upgraded
+
+    def _write(self, kid: str, key: Ed25519PrivateKey) -> None:
+        seed = key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        data = keyfile.seal(seed, kid, self._passphrase)
+        ensure_private_dir(self.directory)
+        write_atomically(self.path_for(kid), data, mode=0o600)
 
     def load(self, kid: str) -> Ed25519Signer:
         """The signer of ``kid``, decrypted once per process."""
@@ -102,13 +149,29 @@ class Keystore:
 
     def _decrypt(self, kid: str) -> Ed25519Signer:
         path = self.path_for(kid)
+        if path.exists() or not self.legacy_path_for(kid).exists():
+            seed = keyfile.open_sealed(_read(path, kid), kid, self._passphrase, path)
+            key = Ed25519PrivateKey.from_private_bytes(seed)
+        else:
+            key = self._open_legacy(kid)
+            path = self.legacy_path_for(kid)
+        signer = Ed25519Signer(key)
+        if signer.kid != kid:
+            raise KeyFileCorrupt(
+                path, "it holds the key %(found)s, not %(kid)s", found=signer.kid, kid=kid
+            )
+        return signer
+
+    def _open_legacy(self, kid: str) -> Ed25519PrivateKey:
+        path = self.legacy_path_for(kid)
         der = _encrypted_der(path, _read(path, kid))
         try:
             key = serialization.load_der_private_key(der, self._passphrase)
         except ValueError:
             # The structure was checked above, so what fails now is the
             # decryption itself. PKCS#8 encryption carries no MAC: damaged
-            # ciphertext reads the same as a wrong passphrase.
+            # ciphertext reads the same as a wrong passphrase (the reason for
+            # the current format, which upgrade() moves such files to).
             raise WrongPassphrase(
                 "the key passphrase is wrong: it does not decrypt %(path)s; "
                 "check OCOP_KEY_PASSPHRASE or OCOP_KEY_PASSPHRASE_FILE",
@@ -118,12 +181,7 @@ class Keystore:
             raise KeyFileCorrupt(path, "%(problem)s", problem=str(error)) from None
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyFileCorrupt(path, "it does not hold an Ed25519 key")
-        signer = Ed25519Signer(key)
-        if signer.kid != kid:
-            raise KeyFileCorrupt(
-                path, "it holds the key %(found)s, not %(kid)s", found=signer.kid, kid=kid
-            )
-        return signer
+        return key
 
 
 def _read(path: Path, kid: str) -> bytes:

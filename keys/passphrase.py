@@ -1,9 +1,14 @@
 """Where the keystore passphrase comes from.
 
 Production takes it from the environment or from a file (a container secret)
-and refuses to run without one. A laptop with neither gets one generated
-beside the keys, so ``ocop init`` works at once; it is warned about, and the
-passphrase itself is never printed or logged.
+and refuses to run without one. A laptop with neither gets one generated in
+the instance folder, so ``ocop init`` works at once; it is warned about, and
+the passphrase itself is never printed or logged.
+
+The generated passphrase lives apart from the keys: ``instance/key_passphrase``,
+not in ``instance/keys/``, so a copy of the keys folder (a backup, a key handed
+to another machine) is of no use without it. A copy of the whole instance
+folder holds both, which is why production never generates one.
 """
 
 from __future__ import annotations
@@ -26,16 +31,19 @@ log = logging.getLogger(__name__)
 # Names of where the passphrase is found, not passphrases.
 PASSPHRASE_VAR = "OCOP_KEY_PASSPHRASE"  # noqa: S105
 PASSPHRASE_FILE_VAR = "OCOP_KEY_PASSPHRASE_FILE"  # noqa: S105
-DEV_PASSPHRASE_FILE = "passphrase"  # noqa: S105
-# The PEM's key derivation is cheap (PBKDF2, 2048 rounds), so the passphrase
-# itself must carry the strength.
+DEV_PASSPHRASE_FILE = "key_passphrase"  # noqa: S105  (in the instance folder)
+# Where versions before 2026-12 generated it: inside the keys folder.
+_OLD_DEV_PASSPHRASE_FILE = Path("keys") / "passphrase"
+# Key files are scrypt-protected now, but files of the earlier format (PBKDF2 at
+# 2,048 rounds) may still be there until a rotation: the passphrase itself must
+# carry strength too.
 MIN_PRODUCTION_LENGTH = 12
 
 
 def resolve_passphrase(
-    environ: Mapping[str, str], keystore_dir: Path, *, production: bool
+    environ: Mapping[str, str], instance: Path, *, production: bool
 ) -> bytes:
-    """The passphrase of the keystore in ``keystore_dir``; raises a ``KeysError`` when none."""
+    """The passphrase of the keystore of ``instance``; raises a ``KeysError`` when none."""
     value = environ.get(PASSPHRASE_VAR, "")
     file = environ.get(PASSPHRASE_FILE_VAR, "")
     if value and file:
@@ -56,7 +64,7 @@ def resolve_passphrase(
             file=PASSPHRASE_FILE_VAR,
         )
     else:
-        passphrase = _development_passphrase(keystore_dir / DEV_PASSPHRASE_FILE)
+        passphrase = _development_passphrase(Path(instance))
     if production and len(passphrase) < MIN_PRODUCTION_LENGTH:
         raise WeakPassphrase(
             "the key passphrase must be at least %(least)s characters in production",
@@ -67,8 +75,8 @@ def resolve_passphrase(
 
 def keystore_for(instance: Path, environ: Mapping[str, str], *, production: bool) -> Keystore:
     """The keystore of an instance folder: ``instance/keys`` with its passphrase."""
-    directory = Path(instance) / "keys"
-    return Keystore(directory, resolve_passphrase(environ, directory, production=production))
+    passphrase = resolve_passphrase(environ, instance, production=production)
+    return Keystore(Path(instance) / "keys", passphrase)
 
 
 def _read_passphrase_file(path: Path, source: str | Phrase) -> bytes:
@@ -90,7 +98,9 @@ def _read_passphrase_file(path: Path, source: str | Phrase) -> bytes:
     return passphrase
 
 
-def _development_passphrase(path: Path) -> bytes:
+def _development_passphrase(instance: Path) -> bytes:
+    path = instance / DEV_PASSPHRASE_FILE
+    _move_out_of_the_keys_folder(instance / _OLD_DEV_PASSPHRASE_FILE, path)
     if path.exists():
         return _read_passphrase_file(path, Phrase("development passphrase"))
     ensure_private_dir(path.parent)
@@ -104,6 +114,23 @@ def _development_passphrase(path: Path) -> bytes:
         PASSPHRASE_VAR,
     )
     return generated
+
+
+def _move_out_of_the_keys_folder(old: Path, new: Path) -> None:
+    """An instance made by an earlier version keeps its passphrase beside the keys."""
+    if not old.exists():
+        return
+    try:
+        os.link(old, new)  # fails if ``new`` exists: never replace a passphrase
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise FileAccessError(
+            "cannot move %(old)s to %(new)s: %(problem)s", old=old, new=new, problem=error.strerror
+        ) from None
+    if new.read_bytes() == old.read_bytes():
+        old.unlink()
+        log.warning("development key passphrase moved out of the keys folder to %s", new)
 
 
 def _publish_once(path: Path, data: bytes) -> bool:

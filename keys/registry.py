@@ -89,6 +89,9 @@ def rotate_key(
         )
     # A mistyped passphrase must be refused before the old key is touched.
     keystore.check_passphrase()
+    # Rotation is when an operator is at the keys: files an earlier version
+    # wrote (PBKDF2, no integrity check) are rewritten in the current format.
+    keystore.upgrade()
     old.status = KeyStatus.RETIRED
     old.retired_at = now
     # The partial unique index allows one active key per organisation, and

@@ -49,6 +49,10 @@ _HOURS = int(_OFFSET.total_seconds() // 3600)
 assert dt.timedelta(hours=_HOURS) == _OFFSET, "the local-day SQL assumes a whole-hour offset"
 
 LONGEST_PERIOD = 366  # days; a longer range is a mistake, or a query nobody should run
+# The days a period may name: scans began long after the first, and a day near
+# datetime's own limits (9999-12-31) overflows the arithmetic of a period's bounds.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2100, 12, 31)
 
 
 class _LocalDay(FunctionElement[dt.date]):
@@ -82,6 +86,8 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError("the period ends before it starts")
+        if self.start < EARLIEST_DAY or self.end > LATEST_DAY:
+            raise ValueError(f"a period lies between {EARLIEST_DAY} and {LATEST_DAY}")
         if len(self) > LONGEST_PERIOD:
             raise ValueError(f"a period is at most {LONGEST_PERIOD} days")
 

@@ -117,3 +117,20 @@ def _empty(database: Database) -> None:
     with database.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def cheap_key_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    # scrypt at the production cost (128 MiB, about 0.4 s) for every key the suite
+    # writes would dominate its time; the format and the code paths stay the same
+    # (each file names its own cost).
+    from ocop.keys import keyfile
+
+    monkeypatch.setattr(keyfile, "WRITE_COST", keyfile.ScryptCost(n=2**10, r=8, p=1))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.functional.console.conftest import FUZZ_CASES
+
+    if FUZZ_CASES["n"]:
+        terminalreporter.write_line(f"console fuzz: {FUZZ_CASES['n']} cases, no 5xx")

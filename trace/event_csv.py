@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cells import spreadsheet_safe
 from .db import VIETNAM
 from .errors import ImportFileError, InvalidRecord
 from .importer.reading import TextFormat, decode_text, nfc
@@ -145,12 +146,13 @@ def parse_events_csv(raw: bytes, *, organisation: str, name: str = "file") -> Ev
 def write_events_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
     """A CSV file of ``rows`` (dicts by column name) that :func:`parse_events_csv` reads.
 
-    It starts with a byte order mark so that Excel shows Vietnamese letters right.
+    It starts with a byte order mark so that Excel shows Vietnamese letters right;
+    a cell that a spreadsheet would run as a formula is written as text.
     """
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

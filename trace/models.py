@@ -125,6 +125,11 @@ class Organisation(Base):
     phone: Mapped[str40 | None]
     email: Mapped[str200 | None]
     website: Mapped[str200 | None]
+    # The OCOP council (an authority) that governs this organisation: a producer's
+    # or a distributor's provincial council, a provincial council's central office.
+    # An authority with none above it is a central office. Who may act on what
+    # follows from this link (ocop.workflows.access).
+    council_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     sample: Mapped[bool] = mapped_column(default=False)
     # A distributor or shop may opt out of the catalogue's "where to buy".
     listed_as_seller: Mapped[bool] = mapped_column(default=True, server_default=true())
@@ -133,6 +138,12 @@ class Organisation(Base):
     addresses: Mapped[list[Address]] = relationship(
         back_populates="organisation", order_by="Address.effective_from"
     )
+    council: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")
+
+    @property
+    def is_central_office(self) -> bool:
+        """An authority that no other council governs: it governs every organisation."""
+        return self.kind is OrgKind.AUTHORITY and self.council_id is None
 
     def address_on(self, day: dt.date) -> Address | None:
         """The address in force on ``day`` (the newest that had begun)."""

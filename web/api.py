@@ -14,6 +14,7 @@ from .config import Settings
 from .database import request_session
 from .errors import problem
 from .presenters import stamp_details, verdict_json
+from .readiness import secrets_ready
 from .scanning import set_device_cookie
 from .verifying import details_cache, verifier, verify_and_count
 
@@ -65,7 +66,10 @@ def verify_bulk() -> Response:
 
 
 def bulk_codes() -> list[str] | Response:
-    body = request.get_json(silent=True, force=True)
+    try:
+        body = request.get_json(silent=True, force=True)
+    except RecursionError:  # nested deeper than the parser goes: not a list of codes
+        body = None
     if body is None:
         return problem(400, "Invalid JSON", 'send a JSON object: {"codes": ["...", ...]}')
     if not isinstance(body, dict) or not isinstance(body.get("codes"), list):
@@ -118,6 +122,8 @@ def readyz() -> Response:
         checks["database"] = "ok"
         keys = trust_list(request_session())
         checks["keys"] = "ok" if any(k.status == "active" for k in keys.keys) else "no active key"
+        active = [k.kid for k in keys.keys if k.status == "active"]
+        checks["secrets"] = secrets_ready(_settings(), active)
     except SQLAlchemyError:
         checks.setdefault("database", "unavailable")
         checks.setdefault("keys", "unknown")

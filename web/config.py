@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ocop.trace.errors import DomainError
+
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -19,6 +21,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_RATE_LIMIT = "300/minute"
+# The Flask secret signs session cookies and keys device hashes: in production it
+# must be a real random secret (``secrets.token_urlsafe(32)`` gives 43 characters).
+MIN_SECRET_KEY = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,12 @@ class Settings:
     def resolved_secret_key(self) -> str:
         """The Flask secret; on a laptop, generated once and kept in the instance folder."""
         if self.secret_key:
+            if self.production and len(self.secret_key) < MIN_SECRET_KEY:
+                raise ConfigError(
+                    "OCOP_SECRET_KEY must be at least %(n)s characters in production "
+                    "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')",
+                    n=MIN_SECRET_KEY,
+                )
             return self.secret_key
         if self.production:
             raise ConfigError("OCOP_SECRET_KEY must be set in production (OCOP_ENV=production)")
@@ -84,6 +95,20 @@ class Settings:
         from ocop.keys import keystore_for
 
         return keystore_for(self.instance, os.environ, production=self.production)
+
+    def unready_secrets(self) -> str | None:
+        """Why a secret the service needs while serving is missing, or None when none is.
+
+        The PIN secret and the key passphrase are read only when a PIN is claimed
+        or a batch signed; readiness asks for them at once, so a deployment that
+        lacks one is never sent traffic that would fail on the first claim.
+        """
+        try:
+            self.resolved_pin_secret()
+            self.keystore()
+        except DomainError as error:
+            return str(error)
+        return None
 
     def resolved_pin_secret(self) -> bytes:
         """The key that scratch-off PINs are derived with; never stored in the database.

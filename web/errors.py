@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from ocop.trace.errors import DomainError
 
@@ -93,6 +93,16 @@ def _unexpected(error: Exception) -> Response:
     return _http_error(InternalServerError())
 
 
+def _misconfigured(error: Exception) -> Response:
+    # A secret the deployment lacks (``/readyz`` says so too): the operator's to
+    # fix, so 503 and the reason in the log, not a 500 that looks like a bug.
+    log.error("configuration problem on %s %s: %s", request.method, request.path, error)
+    return _http_error(ServiceUnavailable())
+
+
 def init_app(app: Flask) -> None:
+    from .config import ConfigError
+
+    app.register_error_handler(ConfigError, _misconfigured)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -10,7 +10,7 @@ from flask_limiter.util import get_remote_address
 
 from ocop.trace.db import VIETNAM
 
-from . import api, catalogue, console, cors, epcis_api, errors, guards, public, resolver
+from . import api, catalogue, console, cors, epcis_api, errors, guards, openapi, public, resolver
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(resolver.bp)
     app.register_blueprint(epcis_api.bp)
+    app.register_blueprint(openapi.bp)
     console.init_app(app)
     cors.init_app(app)
     # Registered before the limiter's: after-request functions run last-registered first.

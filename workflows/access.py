@@ -1,16 +1,22 @@
 """Who may do what: decided here and nowhere else.
 
 Every console view and every workflow names one permission; :func:`permitted`
-says which roles hold it. Records are scoped by organisation through one rule,
-:meth:`Actor.owns`: an authority officer reaches everything, anyone else only
-their own organisation's records.
+says which roles hold it. Records are scoped by organisation through two rules:
+
+- :meth:`Actor.owns`, reading: an authority officer reads every record, anyone
+  else only their own organisation's;
+- :meth:`Actor.governs`, acting as a council: an officer of a provincial
+  council signs for, approves, certifies, recalls, voids and manages the
+  accounts of what its province holds (the organisations that name it as
+  their council, and itself); an officer of a central office (an authority no
+  council governs) does so for every organisation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ocop.trace.models import OrgKind
+from ocop.trace.models import Organisation, OrgKind
 
 from .models import Role, User
 
@@ -60,6 +66,8 @@ class Actor:
     organisation_kind: OrgKind
     organisation_name: str
     ip: str | None = None
+    # An officer of a central office: an authority that no council governs.
+    central: bool = False
 
     @classmethod
     def of(cls, user: User, ip: str | None = None) -> Actor:
@@ -71,6 +79,7 @@ class Actor:
             organisation_kind=user.organisation.kind,
             organisation_name=user.organisation.name,
             ip=ip,
+            central=user.role is Role.AUTHORITY and user.organisation.is_central_office,
         )
 
     @property
@@ -80,15 +89,31 @@ class Actor:
     def may(self, permission: str) -> bool:
         return permitted(self.role, permission)
 
-    def manages_accounts_of(self, organisation_id: int, kind: OrgKind) -> bool:
-        """An officer manages the accounts of producers, distributors and their own
-        council, never another council's: those hold that council's signing keys."""
+    def governs(self, organisation: Organisation) -> bool:
+        """May this officer act as the council of ``organisation``?
+
+        The one rule of council scope: a central office governs every
+        organisation; a provincial council governs itself and the
+        organisations that name it as their council, nothing else.
+        """
         return self.is_authority and (
-            kind is not OrgKind.AUTHORITY or organisation_id == self.organisation_id
+            self.central
+            or organisation.id == self.organisation_id
+            or organisation.council_id == self.organisation_id
+        )
+
+    def manages_accounts_of(self, organisation: Organisation) -> bool:
+        """An officer manages the accounts of the organisations its council governs,
+        but of another council only when directly above it: a council's accounts hold
+        that council's signing keys."""
+        return self.governs(organisation) and (
+            organisation.kind is not OrgKind.AUTHORITY
+            or organisation.id == self.organisation_id
+            or organisation.council_id == self.organisation_id
         )
 
     def owns(self, organisation_id: int | None) -> bool:
-        """May this actor reach records of ``organisation_id``?"""
+        """May this actor read records of ``organisation_id``?"""
         return self.is_authority or organisation_id == self.organisation_id
 
 

@@ -13,9 +13,10 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from ocop.trace.db import UtcDateTime
 from ocop.trace.errors import either
 from ocop.trace.models import Organisation
 
@@ -127,11 +128,7 @@ def authenticate(session: Session, email: str, password: str, now: dt.datetime) 
         _verify(_DUMMY_HASH, password)
         raise SignInRefused("wrong email or password, or the account is locked for a while")
     if not _verify(user.password_hash, password) or not user.active:
-        user.failed_signins += 1
-        if user.failed_signins >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_signins = 0
-        session.flush()
+        count_failure(session, user.id, now)
         raise SignInRefused("wrong email or password, or the account is locked for a while")
     user.failed_signins = 0
     user.locked_until = None
@@ -140,6 +137,41 @@ def authenticate(session: Session, email: str, password: str, now: dt.datetime) 
         user.password_hash = _hasher.hash(password)
     session.flush()
     return user
+
+
+def count_failure(session: Session, user_id: int, now: dt.datetime) -> None:
+    """Count one wrong password, locking the account at the :data:`MAX_FAILURES`-th.
+
+    One UPDATE that reads and writes the count in the database: wrong passwords
+    sent in parallel are each counted (a read-modify-write in Python lost most
+    of them, and the account never locked). Both sides of SET see the row as it
+    was, so the count restarts at 0 in the same statement that locks.
+    """
+    reaches = User.failed_signins + 1 >= MAX_FAILURES
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(
+            failed_signins=case((reaches, 0), else_=User.failed_signins + 1),
+            locked_until=case(
+                (reaches, literal(now + LOCKOUT, UtcDateTime())), else_=User.locked_until
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Sign the account out everywhere: every session cookie carries the epoch it was
+    made in, and one that no longer matches is refused (a copied cookie included)."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(session_epoch=User.session_epoch + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:

@@ -48,6 +48,12 @@ class AccountState(WorkflowError):
     code = "account_state"
 
 
+class OutOfScope(WorkflowError):
+    """The organisation is not governed by the acting officer's council (access.Actor.governs)."""
+
+    code = "out_of_scope"
+
+
 class TokenRefused(WorkflowError):
     """An API token that is missing, unknown or revoked."""
 

@@ -141,7 +141,8 @@ class TaskQueue:
         if self._worker is not None:
             self._worker.join()
 
-    def close(self) -> None:
+    def stop_worker(self) -> None:
+        """Stop this process's worker and sweeper; the next job sent starts them again."""
         self._stop.set()
         with self._lock:
             worker, self._worker = self._worker, None
@@ -150,6 +151,9 @@ class TaskQueue:
         if self._sweeper is not None:
             self._sweeper.join(5)
             self._sweeper = None
+
+    def close(self) -> None:
+        self.stop_worker()
         self.broker.close()
 
 

@@ -36,7 +36,7 @@ from ocop.trace.models import Lot
 
 from . import audit
 from .access import Actor
-from .errors import IssuanceFailed, RequestConflict, RequestRefused
+from .errors import IssuanceFailed, OutOfScope, RequestConflict, RequestRefused
 from .jobs import (
     DEFAULT_CHUNK,
     JobQueue,
@@ -207,6 +207,15 @@ def approve_request(
     passphrase) fails the request, leaves no batch, and raises :class:`IssuanceFailed`.
     """
     with database.transaction() as session:
+        asked = session.get(StampRequest, request_id)
+        if asked is not None and not actor.governs(asked.organisation):
+            # A council signs only for the producers of its province.
+            raise OutOfScope(
+                "stamp request %(id)s is from %(producer)s, which %(council)s does not govern",
+                id=request_id,
+                producer=asked.organisation.name,
+                council=actor.organisation_name,
+            )
         request = _claim(
             session, request_id, RequestStatus.SIGNING, actor=actor.email, now=utcnow()
         )

@@ -57,8 +57,12 @@ def app(
     clean_database: Database,
     instance: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Flask:
-    """The app on an empty database, with this test's own instance folder."""
+) -> Iterator[Flask]:
+    """The app on an empty database, with this test's own instance folder.
+
+    The embedded queue's worker and sweeper stop after each test: left running,
+    they would write to the shared database under later tests' transactions.
+    """
     monkeypatch.setenv("OCOP_KEY_PASSPHRASE", TEST_PASSPHRASE)
     monkeypatch.delenv("OCOP_KEY_PASSPHRASE_FILE", raising=False)
     app, config = _app_for_the_run
@@ -67,7 +71,8 @@ def app(
     app.config["OCOP"] = config["OCOP"].with_overrides({"instance": instance})
     app.instance_path = str(instance)
     app.extensions["ocop.cache"].clear()  # keys and certificates of the test before
-    return app
+    yield app
+    app.extensions["ocop.queue"].stop_worker()
 
 
 @pytest.fixture

@@ -236,8 +236,9 @@ def test_no_file_or_row_ever_holds_an_unencrypted_private_key(ocop, app, instanc
         assert b"BEGIN EC PRIVATE KEY" not in data, path
         for secret in secrets:
             assert secret not in data, path
-    for path in keys_dir.glob("*.pem"):
-        assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert sorted(p.stem for p in keys_dir.glob("*.key")) == sorted(kids)
+    for path in keys_dir.glob("*.key"):
+        assert json.loads(path.read_bytes())["format"] == "ocop-issuer-key/2"
         assert _mode(path) == 0o600
     assert _mode(keys_dir) == 0o700
 
@@ -256,7 +257,7 @@ def test_a_laptop_gets_a_generated_passphrase_that_is_never_shown(
 ):
     monkeypatch.delenv("OCOP_KEY_PASSPHRASE")
     result = ocop("init")
-    path = instance / "keys" / "passphrase"
+    path = instance / "key_passphrase"
     passphrase = path.read_text()
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
@@ -278,7 +279,7 @@ def test_production_refuses_to_run_without_a_passphrase(
         {
             "database_url": database_url,
             "instance": tmp_path / "instance",
-            "secret_key": "test",
+            "secret_key": "t" * 32,
             "rate_limit": None,
             "production": True,
         }

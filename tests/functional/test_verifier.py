@@ -180,7 +180,7 @@ def test_readiness_fails_without_a_key(client):
     assert response.status_code == 503
     assert response.json == {
         "status": "not ready",
-        "checks": {"database": "ok", "keys": "no active key"},
+        "checks": {"database": "ok", "keys": "no active key", "secrets": "ok"},
     }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from ocop.trace.db import Database
 from ocop.web.cli import main
 
 from .conftest import TEST_PASSPHRASE
@@ -43,6 +44,13 @@ def _redis_up() -> bool:
 
 @pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
 def test_the_worker_runs_until_sigterm(database_url: str, clean_database, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        # A database of its own: a worker killed mid-write (if this test times out)
+        # must not leave the suite's shared SQLite file locked or half-written.
+        database_url = f"sqlite:///{tmp_path / 'worker.db'}"
+        own = Database.from_url(database_url)
+        own.upgrade()
+        own.dispose()
     env = {
         **os.environ,
         "OCOP_INSTANCE": str(tmp_path),

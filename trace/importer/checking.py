@@ -106,6 +106,7 @@ class Import:
             | {x.owner for x in p.lots if x.owner}
             | {e.organisation for e in p.events if e.organisation}
             | {r.by for r in p.recalls if r.by}
+            | {o.council for o in p.organisations if o.council}
         )
         self.db_orgs = {
             o.tax_code: o for o in self._fetch(Organisation, Organisation.tax_code, org_keys)
@@ -193,6 +194,18 @@ class Import:
 
     def check_references(self) -> None:
         """Refuse records that name what is neither in the file nor in the database."""
+        for o in self.p.organisations:
+            if o.council is None:
+                continue
+            where = f"{o.path}.council"
+            if o.council == o.tax_code:
+                raise InvalidRecord("an organisation cannot be its own council", where)
+            if self.org_kind(o.council, where) is not OrgKind.AUTHORITY:
+                raise InvalidRecord(
+                    f"organisation {o.council!r} is not an authority; "
+                    "a council is an OCOP council (an authority)",
+                    where,
+                )
         for f in self.p.facilities:
             self.org_kind(f.organisation, f"{f.path}.organisation")
         for x in self.p.products:

@@ -109,6 +109,8 @@ class Plan:
     new_lots: list[LotSpec] = field(default_factory=list)
     new_events: list[EventSpec] = field(default_factory=list)
     row_updates: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    # (organisation, council) by tax code: set once every organisation has an id.
+    council_links: list[tuple[str, str]] = field(default_factory=list)
     lot_updates: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -130,6 +132,7 @@ class _Comparison:
             (o, job.db_orgs[o.tax_code]) for o in p.organisations if o.tax_code in job.db_orgs
         ]
         plan.new_addresses = [(o.tax_code, a) for o in plan.new_orgs for a in o.addresses]
+        plan.council_links = [(o.tax_code, o.council) for o in plan.new_orgs if o.council]
         for spec, row in org_updates:
             self._compare_org(spec, row)
         plan.new_facilities = [f for f in p.facilities if f.code not in job.db_facilities]
@@ -164,7 +167,15 @@ class _Comparison:
                     f"{spec.path}.{name}",
                 )
         changes = self._fill(spec, row, ("short_name", "phone", "email", "website"), overwrite=True)
-        self._update("organisations", row, changes)
+        stored_council = row.council.tax_code if row.council is not None else None
+        relinked = spec.council is not None and spec.council != stored_council
+        if relinked:
+            # A province merged into another moves its organisations to that council.
+            self.plan.council_links.append((spec.tax_code, str(spec.council)))
+        if relinked and not changes:
+            self.tally.updated["organisations"] += 1
+        else:
+            self._update("organisations", row, changes)
         stored = {a.effective_from: a for a in row.addresses}
         newest = max(stored, default=None)
         for address in spec.addresses:

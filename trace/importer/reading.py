@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..cells import starts_formula
 from ..errors import ImportFileError, InvalidRecord
 from .vocabulary import SECTIONS, UNECE_CODE, UNITS, is_uri
 
@@ -227,14 +228,19 @@ class Fields:
 
     def code(self, key: str, *, required: bool = True, limit: int = 40) -> str | None:
         value = self.value.get(key)
-        if type(value) is str and len(value) <= limit and ASCII_CODE.match(value):
-            return value
-        if value is None and not required:
-            return None
-        value = self.text(key, required=required, limit=limit)
-        if value is not None and not _CODE_CHARS.match(value):
+        if not (type(value) is str and len(value) <= limit and ASCII_CODE.match(value)):
+            if value is None and not required:
+                return None
+            value = self.text(key, required=required, limit=limit)
+            if value is not None and not _CODE_CHARS.match(value):
+                raise InvalidRecord(
+                    f"{value!r} must not contain spaces or control characters", self.at(key)
+                )
+        if value is not None and starts_formula(value):
             raise InvalidRecord(
-                f"{value!r} must not contain spaces or control characters", self.at(key)
+                f"{value[:40]!r} must not begin with = + - or @: "
+                "a spreadsheet would run it as a formula",
+                self.at(key),
             )
         return value
 

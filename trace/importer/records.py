@@ -73,6 +73,7 @@ class OrgSpec:
     email: str | None
     website: str | None
     addresses: list[AddressSpec]
+    council: str | None = None  # the tax code of the authority that governs it
 
 
 @dataclass(slots=True)
@@ -246,6 +247,7 @@ def _read_org(r: Fields) -> OrgSpec:
         email=r.text("email"),
         website=r.text("website"),
         addresses=sorted(addresses, key=lambda a: a.effective_from),
+        council=r.code("council", required=False),
     )
 
 

@@ -33,6 +33,7 @@ FIELDS: dict[str, frozenset[str]] = {
     for name, fields in {
     "organisations": (
         "tax_code", "kind", "name", "short_name", "phone", "email", "website", "addresses",
+        "council",
     ),
     "addresses": ("street", "commune", "district", "province", "country", "effective_from", "note"),
     "facilities": (

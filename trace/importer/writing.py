@@ -99,6 +99,12 @@ class _Writer:
         )
         self.tally.created["organisations"] += len(self.plan.new_orgs)
         self._insert_addresses(org_ids)
+        for tax_code, council in self.plan.council_links:
+            self.session.execute(
+                update(Organisation)
+                .where(Organisation.id == org_ids[tax_code])
+                .values(council_id=org_ids[council])
+            )
         facility_ids = {code: row.id for code, row in self.job.db_facilities.items()}
         facility_ids.update(
             self._insert(

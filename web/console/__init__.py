@@ -7,6 +7,9 @@ one job. Access is decided in :mod:`.access`, writes are audited in
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 from flask import Blueprint, Flask, Response, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -19,6 +22,9 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 csrf = CSRFProtect()
 
 SESSION_HOURS = 8
+# The whole life of a sign-in: the cookie's own expiry and, since Flask renews a
+# permanent cookie on every request, the sign-in time the session carries.
+SESSION_LIFETIME = dt.timedelta(hours=SESSION_HOURS)
 
 
 @bp.before_request
@@ -26,15 +32,29 @@ def _load_actor() -> None:
     """Find the signed-in user; a disabled account or an old epoch signs out."""
     from ..database import request_session
 
-    uid, epoch = session.get("uid"), session.get("epoch")
+    uid, epoch, since = session.get("uid"), session.get("epoch"), session.get("since")
     if uid is None:
         return
     user = request_session().get(User, uid) if isinstance(uid, int) else None
-    if user is None or not user.active or user.session_epoch != epoch:
+    if (
+        user is None
+        or not user.active
+        or user.session_epoch != epoch
+        or not _fresh(since, time.time())
+    ):
         forget()
         return
     g.actor = Actor.of(user, ip=request.remote_addr)
     g.must_change_password = user.must_change_password
+
+
+def _fresh(since: object, now: float) -> bool:
+    """Signed in less than :data:`SESSION_LIFETIME` ago (a session without the time is old)."""
+    return (
+        isinstance(since, int | float)
+        and not isinstance(since, bool)
+        and 0 <= now - since < SESSION_LIFETIME.total_seconds()
+    )
 
 
 @bp.after_request
@@ -84,8 +104,9 @@ def init_app(app: Flask) -> None:
     from . import views  # noqa: F401  (registers every view on bp)
     from .receiving_api import api_bp
 
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_HOURS * 3600)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
+    # Set, not setdefault: Flask's own default (31 days) is always there already.
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    app.config["WTF_CSRF_TIME_LIMIT"] = SESSION_HOURS * 3600
     csrf.init_app(app)
     # The public forms need no session and the API authenticates each call.
     csrf.exempt(public.bp)

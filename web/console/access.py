@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
 
+from ocop.trace.models import Organisation
 from ocop.workflows.access import PERMISSIONS, Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +56,15 @@ def ensure_own(organisation_id: int | None) -> None:
     """404 unless the actor may reach this organisation's records."""
     if not actor().owns(organisation_id):
         abort(404)
+
+
+def ensure_governs(organisation: Organisation | None) -> None:
+    """403 unless the actor's council governs ``organisation`` (:meth:`Actor.governs`).
+
+    Not 404: an officer may read another province's records, just not act on them.
+    """
+    if organisation is None or not actor().governs(organisation):
+        abort(403)
 
 
 def forget() -> None:

@@ -22,6 +22,8 @@ from wtforms import SelectField, StringField
 from wtforms.widgets import DateInput, NumberInput
 
 from ocop.stamps.analytics import (
+    EARLIEST_DAY,
+    LATEST_DAY,
     LONGEST_PERIOD,
     BatchInfo,
     Dashboard,
@@ -207,11 +209,19 @@ def _date(raw: str | None, field: str) -> dt.date | None:
     try:
         if len(raw) != 10:
             raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
             "Invalid date: write it as year-month-day, e.g. 2026-11-29.", field=field
         ) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidInput(
+            "Choose a day from %(first)s to %(last)s.",
+            field=field,
+            first=EARLIEST_DAY.isoformat(),
+            last=LATEST_DAY.isoformat(),
+        )
+    return day
 
 
 def _code(raw: str, field: str) -> str:

@@ -17,13 +17,13 @@ from wtforms.validators import DataRequired, Optional
 
 from ocop.trace.db import vietnam_today
 from ocop.trace.errors import DomainError
-from ocop.trace.models import Certification, Scheme
+from ocop.trace.models import Certification, Facility, Organisation, Product, Scheme
 from ocop.workflows import audit, records
 
 from .. import texts
 from ..database import request_session, write_transaction
 from . import bp
-from .access import actor, ensure_own, requires
+from .access import actor, ensure_governs, ensure_own, requires
 from .forms import Form, rule_error
 
 FIELDS = (
@@ -91,6 +91,9 @@ def certification_new() -> Response | tuple[str, int]:
     )
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
+        holder = _holder_of(form)
+        if holder is not None:
+            ensure_governs(holder)
         try:
             with write_transaction() as writer:
                 saved = records.record_certificate(writer, _record(form))
@@ -126,6 +129,7 @@ def certification(cert_id: int) -> str:
 @requires("certifications.manage")
 def certification_revoke(cert_id: int) -> Response | tuple[str, int]:
     cert = _certification(cert_id)
+    ensure_governs(_holder(cert))
     form = RevokeForm()
     if not form.validate():
         return _detail(cert, form), 400
@@ -151,9 +155,34 @@ def _certification(cert_id: int) -> Certification:
     cert = request_session().get(Certification, cert_id)
     if cert is None:
         abort(404)
-    holder = cert.product.producer if cert.product else cert.facility and cert.facility.organisation
+    holder = _holder(cert)
     ensure_own(holder.id if holder else None)
     return cert
+
+
+def _holder(cert: Certification) -> Organisation | None:
+    if cert.product is not None:
+        return cert.product.producer
+    return cert.facility.organisation if cert.facility is not None else None
+
+
+def _holder_of(form: CertificateForm) -> Organisation | None:
+    """The organisation a new certificate is for; None when the form names nothing known
+    (then the importer says what is wrong, and no council is exceeded)."""
+    session = request_session()
+    if form.product.data:
+        product = session.scalars(
+            select(Product).where(Product.code == form.product.data.strip())
+        ).one_or_none()
+        if product is not None:
+            return product.producer
+    if form.facility.data:
+        facility = session.scalars(
+            select(Facility).where(Facility.code == form.facility.data.strip())
+        ).one_or_none()
+        if facility is not None:
+            return facility.organisation
+    return None
 
 
 def _detail(cert: Certification, form: RevokeForm) -> str:

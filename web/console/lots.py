@@ -41,7 +41,7 @@ from ..database import request_session, write_transaction
 from ..messages import say
 from ..presenters import event_json
 from . import bp
-from .access import actor, ensure_own, requires
+from .access import actor, ensure_governs, ensure_own, requires
 from .forms import Form, rule_error
 from .lookups import lot_or_404
 
@@ -329,6 +329,7 @@ def _lot_page(
 def lot_recall(code: str) -> Response | tuple[str, int]:
     session = request_session()
     lot = lot_or_404(session, code)
+    ensure_governs(lot.owner)
     form = RecallForm()
     status = 400
     if form.validate_on_submit():
@@ -366,6 +367,7 @@ def batch_void(batch_id: int) -> Response | tuple[str, int]:
     if batch is None:
         abort(404)
     ensure_own(batch.lot.owner_id)
+    ensure_governs(batch.lot.owner)
     form = VoidForm()
     status = 400
     if form.validate_on_submit():

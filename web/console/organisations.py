@@ -23,7 +23,7 @@ from ocop.workflows.models import User
 from .. import texts
 from ..database import request_session, write_transaction
 from . import bp
-from .access import actor, ensure_own, requires
+from .access import actor, ensure_governs, ensure_own, requires
 from .forms import Form, rule_error
 
 CONTACT = ("kind", "tax_code", "name", "short_name", "phone", "email", "website")
@@ -94,7 +94,10 @@ def organisation_new() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             with write_transaction() as writer:
-                saved = records.register_organisation(writer, _record(form))
+                # What an officer registers is governed by the officer's council.
+                council = writer.get_one(Organisation, actor().organisation_id)
+                record = {**_record(form), "council": council.tax_code}
+                saved = records.register_organisation(writer, record)
                 if saved.created:
                     audit.record(
                         writer, actor(), "organisation.registered",
@@ -125,6 +128,7 @@ def organisation(org_id: int) -> str:
 @requires("organisations.manage")
 def organisation_update(org_id: int) -> Response | tuple[str, int]:
     org = _organisation(org_id)
+    ensure_governs(org)  # another province's contacts are its council's to change
     form = OrganisationForm()
     if not form.validate():
         return _detail(org, form), 400

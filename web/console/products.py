@@ -23,7 +23,7 @@ from ocop.workflows.access import Actor
 from ..database import request_session, write_transaction
 from ..guards import LARGEST_ID
 from . import bp
-from .access import actor, ensure_own, requires
+from .access import actor, ensure_governs, ensure_own, requires
 from .forms import Form, rule_error
 
 EDITABLE = (
@@ -123,6 +123,8 @@ def product(code: str) -> str:
 @requires("products.edit")  # the producer for its own, an authority for any (ensure_own)
 def product_update(code: str) -> Response | tuple[str, int]:
     found = _product(code)
+    if actor().is_authority:
+        ensure_governs(found.producer)
     form = ProductForm()
     if not form.validate():
         return _detail(found, form), 400
@@ -148,6 +150,7 @@ def product_update(code: str) -> Response | tuple[str, int]:
 @requires("products.approve")
 def product_approve(code: str) -> Response:
     found = _product(code)
+    ensure_governs(found.producer)
     with write_transaction() as writer:
         row = writer.get(Product, found.id)
         assert row is not None
@@ -184,6 +187,8 @@ def _producer(who: Actor, form: NewProductForm) -> Organisation:
     if org is None:
         abort(404)
     ensure_own(org.id)
+    if who.is_authority:
+        ensure_governs(org)
     return org
 
 

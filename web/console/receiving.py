@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, make_response, render_template, request
+from flask import Response, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
@@ -24,6 +24,7 @@ from ocop.trace.db import utcnow
 from ocop.trace.errors import TraceError
 from ocop.trace.models import Organisation
 from ocop.workflows import audit
+from ocop.workflows.delivery_seal import check_seal, seal_codes
 from ocop.workflows.errors import (
     NothingToReceive,
     PhotoTooLarge,
@@ -163,6 +164,10 @@ def receiving_check() -> Response:
     return _check_page(entries, delivery, RecordForm(formdata=None), notices)
 
 
+def _seal_key() -> bytes:
+    return current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else b""
+
+
 def _entries(form: CheckForm) -> tuple[list[Entry], list[str], str | None]:
     """The codes typed and those read from photos, notices about the photos, and an
     error that refuses the whole submission."""
@@ -233,6 +238,11 @@ def _check_page(
         rows=list(zip(entries, delivery.codes, strict=True)),
         delivery=delivery,
         record=record,
+        seal=seal_codes(
+            [c.code for c in delivery.codes],
+            organisation_id=actor().organisation_id,
+            key=_seal_key(),
+        ),
         notices=notices or [],
         form=CheckForm(formdata=None, codes="\n".join(e.code for e in entries)),
         reasons=REASONS,
@@ -251,8 +261,23 @@ def receiving_record() -> Response:
         form = CheckForm(formdata=None)
         form.form_errors.append(problem)
         return _index(form, 400)
+    try:
+        # Only the codes the check verified, all of them: dropping a lot's failing
+        # codes between the two steps would let that lot pass.
+        check_seal(
+            codes,
+            request.form.get("seal"),
+            organisation_id=actor().organisation_id,
+            key=_seal_key(),
+        )
+    except ReceivingRefused:
+        form = CheckForm(formdata=None, codes="\n".join(codes))
+        form.form_errors.append(
+            _("Danh sách mã đã thay đổi sau lần kiểm tra. Xin kiểm tra lại lô hàng rồi ghi nhận.")
+        )
+        return _index(form, 400)
     entries = [Entry(code, _("mã %(n)s", n=n)) for n, code in enumerate(codes, 1)]
-    # Verified again here: what the browser sends back proves nothing.
+    # Verified again here: a verdict may have changed since (a recall, a void).
     delivery = check_delivery(verifier(), codes, now=utcnow())
     form = RecordForm()
     chosen = set(request.form.getlist("lot"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,7 +14,12 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ocop.trace.db import utcnow
 from ocop.workflows import audit
 from ocop.workflows.access import Actor
-from ocop.workflows.accounts import MAX_PASSWORD, authenticate, change_password
+from ocop.workflows.accounts import (
+    MAX_PASSWORD,
+    authenticate,
+    change_password,
+    end_sessions,
+)
 from ocop.workflows.errors import SignInRefused, WorkflowError
 from ocop.workflows.models import User
 
@@ -64,6 +71,7 @@ def signin() -> Response | tuple[str, int] | str:
             session.clear()
             session.permanent = True
             session["uid"], session["epoch"] = uid, epoch
+            session["since"] = int(time.time())
             if must_change:
                 return redirect(url_for("console.password"))
             return redirect(_safe_next(request.args.get("next")))
@@ -76,8 +84,13 @@ def signin() -> Response | tuple[str, int] | str:
 @bp.post("/signout")
 @requires("console.view")
 def signout() -> Response:
+    who = actor()
     with write_transaction() as writer:
-        audit.record(writer, actor(), "account.signout")
+        # Ended on the server: the cookie's epoch no longer matches, so a copy of
+        # it taken before signing out opens nothing (nor do the account's other
+        # browsers: sessions are not stored one by one).
+        end_sessions(writer, who.user_id)
+        audit.record(writer, who, "account.signout")
     forget()
     flash(_("Bạn đã đăng xuất."))
     return redirect(url_for("console.signin"))

@@ -45,7 +45,7 @@ from ..config import Settings
 from ..database import database, job_queue, request_session, write_transaction
 from ..messages import say
 from . import bp
-from .access import actor, ensure_own, requires
+from .access import actor, ensure_governs, ensure_own, requires
 from .forms import Form, OnceForm, rule_error
 from .lookups import lot_or_404
 
@@ -191,6 +191,7 @@ def stamp_request(request_id: int) -> str:
 def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
+    ensure_governs(found.organisation)
     settings = _settings()
     try:
         _approved, queued = approve_request(
@@ -223,6 +224,7 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
 def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
+    ensure_governs(found.organisation)
     form = RejectForm()
     if not form.validate_on_submit():
         return _detail(found, reject_form=form), 400
@@ -245,6 +247,8 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
 def stamp_request_abandon(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
+    if who.is_authority:  # a producer reaches only its own requests (ensure_own)
+        ensure_governs(found.organisation)
     try:
         with write_transaction() as writer:
             closed = abandon_request(writer, found.id, actor=who.email)

@@ -53,15 +53,13 @@ class NewUserForm(Form):
         self.organisation.choices = [
             SelectChoice(str(org.id), f"{org.name} ({texts.ORG_KINDS[org.kind.value]})")
             for org in session.scalars(select(Organisation).order_by(Organisation.name))
-            if who.manages_accounts_of(org.id, org.kind)
+            if who.manages_accounts_of(org)
         ]
 
 
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
-    if user is None or not actor().manages_accounts_of(
-        user.organisation_id, user.organisation.kind
-    ):
+    if user is None or not actor().manages_accounts_of(user.organisation):
         abort(404)
     return user
 
@@ -71,7 +69,7 @@ def _list_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     accounts = [
         user
         for user in request_session().scalars(select(User).order_by(User.email))
-        if who.manages_accounts_of(user.organisation_id, user.organisation.kind)
+        if who.manages_accounts_of(user.organisation)
     ]
     page = render_template(
         "console/users_list.html", accounts=accounts, roles=ROLE_LABELS, now=utcnow(), error=error
@@ -96,7 +94,7 @@ def users_new() -> tuple[str, int]:
     try:
         with write_transaction() as writer:
             org = writer.get(Organisation, form.organisation.data)
-            if org is None or not who.manages_accounts_of(org.id, org.kind):
+            if org is None or not who.manages_accounts_of(org):
                 raise InvalidInput("No such organisation.", field="organisation")
             user, secret = create_user(writer, form.email.data, org, Role(form.role.data))
             audit.record(

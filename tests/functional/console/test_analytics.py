@@ -345,3 +345,23 @@ def test_an_export_is_its_organisations_only(
     assert other.get(asked.headers["Location"]).status_code == 404
     assert other.get(asked.headers["Location"] + "/download").status_code == 404
     assert as_producer.get("/console/jobs/987654").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "end=9999-12-31",
+        "end=0001-01-01",
+        "start=0001-01-01",
+        "start=9999-12-01&end=9999-12-31",
+        "start=0001-01-01&end=0001-01-02",
+        "end=1999-12-31",
+    ],
+)
+def test_days_at_the_calendars_edges_are_refused_not_500(
+    as_producer: FlaskClient, query: str
+) -> None:
+    for path in ("/console/analytics", "/console/analytics.csv"):
+        page = as_producer.get(f"{path}?{query}")
+        assert page.status_code == 400, (path, query)
+        assert "Chọn một ngày từ 2000-01-01 đến 2100-12-31." in page.get_data(as_text=True)

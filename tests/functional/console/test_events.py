@@ -470,3 +470,28 @@ def test_the_example_file_is_made_of_the_organisations_codes(
     uploaded = upload(as_producer, raw, name="su-kien-mau.csv")
     assert uploaded.status_code == 200, text(uploaded)
     assert snapshot(app)["events"] == before["events"] + 3
+
+
+def test_the_example_file_never_writes_a_code_a_spreadsheet_would_run(
+    as_producer: FlaskClient, app: Flask, world: World
+) -> None:
+    # A lot recorded before codes starting a formula were refused.
+    from sqlalchemy import update
+
+    from ocop.trace.models import Lot
+
+    with app.extensions["ocop.db"].transaction() as session:
+        lot = session.scalars(
+            select(Lot)
+            .where(Lot.owner_id == world.producer_id, Lot.product_id.is_(None))
+            .order_by(Lot.id.desc())
+        ).first()
+        assert lot is not None
+        session.execute(
+            update(Lot).where(Lot.id == lot.id).values(code='=HYPERLINK("http://x.example")')
+        )
+    raw = as_producer.get("/console/events/upload/example.csv").get_data(as_text=True)
+    assert "=HYPERLINK" in raw
+    for line in raw.splitlines():
+        for cell in line.split(","):
+            assert not cell.lstrip('"').startswith(("=", "+", "-", "@")), line

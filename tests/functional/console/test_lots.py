@@ -496,3 +496,16 @@ def test_csrf_token_from_a_page_works_for_the_void_form(
         assert stored.status is BatchStatus.VOIDED and stored.void_reason == "Mất trộm"
     verdict = _verify(as_authority, tokens[0])
     assert verdict["status"] == "revoked" and "batch_voided" in verdict["reasons"]
+
+
+@pytest.mark.parametrize("code", ['=HYPERLINK("http://x.example")', "+1", "-1", "@SUM(A1)"])
+def test_a_lot_code_a_spreadsheet_would_run_is_refused(
+    app: Flask, as_producer: FlaskClient, code: str
+) -> None:
+    response = post(as_producer, "/console/lots/new", _new_lot(code=code))
+    assert response.status_code == 400
+    assert "must not begin with" in response.get_data(as_text=True) or "công thức" in (
+        response.get_data(as_text=True)
+    )
+    with app.extensions["ocop.db"].transaction() as session:
+        assert session.scalars(select(Lot).where(Lot.code == code)).first() is None

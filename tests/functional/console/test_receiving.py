@@ -90,6 +90,7 @@ def record_form(html: str) -> dict[str, object]:
         "codes": re.findall(r'name="code" value="([^"]*)"', form),
         "lots": re.findall(r'name="lot" value="([^"]*)" checked', form),
         "nonce": re.search(r'name="nonce"[^>]*value="([^"]+)"', form).group(1),
+        "seal": re.search(r'name="seal" value="([^"]+)"', form).group(1),
         "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1),
     }
     return fields
@@ -99,6 +100,8 @@ def send_record(client: FlaskClient, fields: dict[str, object], **changes: objec
     fields = {**fields, **changes}
     data = [("code", c) for c in fields["codes"]] + [("lot", lot) for lot in fields["lots"]]
     data += [("nonce", fields["nonce"]), ("csrf_token", fields["csrf_token"])]
+    if fields.get("seal") is not None:
+        data.append(("seal", str(fields["seal"])))
     data.append(("reference", str(fields.get("reference", "PXK-2026-1128-01"))))
     body = "&".join(f"{k}={_quote(v)}" for k, v in data)
     return client.post(
@@ -260,22 +263,60 @@ def test_a_lot_with_one_forged_code_is_not_received(
     }
     response = send_record(as_distributor, fields)
     assert response.status_code == 400
-    assert "Không lô nào được chọn đạt kiểm tra" in response.get_data(as_text=True)
+    assert "Danh sách mã đã thay đổi sau lần kiểm tra" in response.get_data(as_text=True)
     assert events(app) == []
     assert audit_count(app, "receiving.record") == 0
 
 
-def test_record_verifies_again_and_never_trusts_the_page(
+def test_record_takes_only_the_codes_the_check_verified(
     as_distributor: FlaskClient, delivery: dict[str, list[str]], app: Flask
 ) -> None:
     fields = record_form(check(as_distributor, delivery["good"]).get_data(as_text=True))
     # A forged code slipped into the hidden fields after the check.
     tampered = [*fields["codes"], *delivery["forged_token"]]
     response = send_record(as_distributor, fields, codes=tampered, lots=[GOOD, FORGED_LOT])
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert "Danh sách mã đã thay đổi" in response.get_data(as_text=True)
+    assert events(app) == []
+
+
+def test_dropping_a_lots_failing_codes_after_the_check_records_nothing(
+    as_distributor: FlaskClient, delivery: dict[str, list[str]], app: Flask
+) -> None:
+    codes = [*delivery["good"], *delivery["forged_lot"]]
+    fields = record_form(check(as_distributor, codes).get_data(as_text=True))
+    assert fields["lots"] == [GOOD]  # the forged lot failed the check
+    # The forged code dropped, the failed lot ticked by hand: its genuine code alone
+    # would pass a check of what comes back.
+    kept = [*delivery["good"], delivery["forged_lot"][0]]
+    response = send_record(as_distributor, fields, codes=kept, lots=[GOOD, FORGED_LOT])
+    assert response.status_code == 400
+    assert events(app) == []
+    assert audit_count(app, "receiving.record") == 0
+    # Without a seal, or with another check's seal, the same.
+    assert send_record(as_distributor, fields, codes=kept, seal=None).status_code == 400
+    other = record_form(check(as_distributor, kept).get_data(as_text=True))
+    as_other = send_record(as_distributor, fields, codes=codes, seal=other["seal"])
+    assert as_other.status_code == 400
+    assert events(app) == []
+    # The sealed list itself still records the lot that passed.
+    assert send_record(as_distributor, fields).status_code == 200
     assert events(app)[0][2] == [GOOD]
-    assert FORGED_LOT in html[html.index('<ul class="refused">') :]
+
+
+def test_a_seal_is_bound_to_the_organisation(
+    app: Flask, delivery: dict[str, list[str]], world: World
+) -> None:
+    from ocop.workflows.delivery_seal import check_seal, seal_codes
+    from ocop.workflows.errors import ReceivingRefused
+
+    seal = seal_codes(delivery["good"], organisation_id=world.distributor_id, key=b"k")
+    check_seal(
+        list(reversed(delivery["good"])), seal, organisation_id=world.distributor_id, key=b"k"
+    )
+    for org, key in ((world.producer_id, b"k"), (world.distributor_id, b"other")):
+        with pytest.raises(ReceivingRefused):
+            check_seal(delivery["good"], seal, organisation_id=org, key=key)
 
 
 def test_double_submission_records_one_event(

@@ -162,3 +162,61 @@ def test_passwords_and_session_cookies_never_reach_the_log(
     client.get("/console/")
     for secret in (PASSWORD, "a wrong password 123", cookie):
         assert secret not in caplog.text
+
+
+# --- sessions: their life and their end (issue 14) ---
+
+
+def test_a_session_lasts_eight_hours_not_flasks_thirty_one_days(
+    client: FlaskClient, world: World, app: Flask
+) -> None:
+    import datetime as dt
+    from email.utils import parsedate_to_datetime
+
+    assert app.permanent_session_lifetime == dt.timedelta(hours=8)
+    response = _signin(client, world.emails["producer"], PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0])
+    left = expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(hours=7, minutes=55) < left <= dt.timedelta(hours=8)
+
+
+def test_a_session_ends_eight_hours_after_sign_in_even_when_used(
+    client: FlaskClient, world: World, monkeypatch
+) -> None:
+    import time
+
+    sign_in(client, world, "producer")
+    started = time.time()
+    # Used every hour, the cookie is renewed each time; the sign-in still ends.
+    for hours in (1, 3, 5, 7):
+        monkeypatch.setattr(time, "time", lambda h=hours: started + h * 3600)
+        assert client.get("/console/").status_code == 200, hours
+    monkeypatch.setattr(time, "time", lambda: started + 8 * 3600 + 60)
+    assert client.get("/console/").status_code == 302
+
+
+def test_signing_out_ends_the_session_on_the_server(app: Flask, world: World) -> None:
+    browser = app.test_client()
+    sign_in(browser, world, "producer")
+    stolen = browser.get_cookie("session")
+    assert stolen is not None
+    thief = app.test_client()
+    thief.set_cookie("session", stolen.value)
+    assert thief.get("/console/").status_code == 200  # the copy works while signed in
+    assert post(browser, "/console/signout").status_code == 302
+    assert thief.get("/console/").status_code == 302  # and not after signing out
+    assert browser.get("/console/").status_code == 302
+    # Signing in again makes a new session that works.
+    sign_in(browser, world, "producer")
+    assert browser.get("/console/").status_code == 200
+
+
+def test_a_session_without_its_sign_in_time_is_refused(app: Flask, world: World) -> None:
+    browser = app.test_client()
+    sign_in(browser, world, "producer")
+    with browser.session_transaction() as saved:
+        saved.pop("since")
+    assert browser.get("/console/").status_code == 302
+    with browser.session_transaction() as saved:
+        assert "uid" not in saved

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import stat
 from pathlib import Path
 
@@ -12,8 +15,10 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
 )
 
+from ocop.keys import keyfile
 from ocop.keys.errors import KeyFileCorrupt, KeyNotFound, WrongPassphrase
 from ocop.keys.keystore import Keystore, write_atomically
+from ocop.keys.signer import Ed25519Signer
 
 PASSPHRASE = b"correct horse battery staple"
 
@@ -50,14 +55,22 @@ def _other_files(directory: Path) -> list[str]:
 
 def test_generated_keys_are_stored_encrypted_and_private(keystore, directory):
     signer = keystore.generate()
-    path = directory / f"{signer.kid}.pem"
+    path = directory / f"{signer.kid}.key"
     data = path.read_bytes()
-    assert data.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    assert b"BEGIN PRIVATE KEY" not in data
+    body = json.loads(data)
+    assert body["format"] == "ocop-issuer-key/2"
+    assert body["kid"] == signer.kid
+    assert body["kdf"]["alg"] == "scrypt" and body["aead"]["alg"] == "AES-256-GCM"
     assert _seed(signer) not in data
+    assert base64.urlsafe_b64encode(_seed(signer)).rstrip(b"=") not in data
     assert _mode(path) == 0o600
     assert _mode(directory) == 0o700
     assert _other_files(directory) == [path.name]  # no temp file left behind
+
+
+def test_new_files_use_a_memory_hard_cost_by_default():
+    cost = keyfile.ScryptCost()
+    assert 128 * cost.n * cost.r >= 64 * 2**20  # at least 64 MiB a guess
 
 
 def test_round_trip_in_a_fresh_process(keystore, directory):
@@ -78,11 +91,40 @@ def test_the_test_vector_key_round_trips(directory):
     assert signer.sign(b"OCOP-STAMP-V1" + SIGNED) == SIGNATURE
 
 
+def test_an_earlier_versions_file_is_rewritten_by_upgrade(directory):
+    directory.mkdir(mode=0o700)
+    _legacy(directory, SEED)
+    keystore = Keystore(directory, PASSPHRASE)
+    assert keystore.legacy_kids() == [KID]
+    assert keystore.upgrade() == [KID]
+    assert _other_files(directory) == [f"{KID}.key"]
+    assert keystore.legacy_kids() == [] and keystore.upgrade() == []
+    signer = Keystore(directory, PASSPHRASE).load(KID)
+    assert signer.sign(b"OCOP-STAMP-V1" + SIGNED) == SIGNATURE
+
+
+def test_upgrade_with_a_wrong_passphrase_changes_nothing(directory):
+    directory.mkdir(mode=0o700)
+    _legacy(directory, SEED)
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    with pytest.raises(WrongPassphrase):
+        Keystore(directory, b"not the passphrase").upgrade()
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+
+
+def _legacy(directory: Path, seed: bytes) -> Path:
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(PASSPHRASE))
+    path = directory / f"{Ed25519Signer(key).kid}.pem"
+    path.write_bytes(pem)
+    return path
+
+
 def test_loaded_keys_are_kept_in_memory(keystore, directory):
     kid = keystore.generate().kid
     fresh = Keystore(directory, PASSPHRASE)
     first = fresh.load(kid)
-    (directory / f"{kid}.pem").unlink()
+    (directory / f"{kid}.key").unlink()
     assert fresh.load(kid) is first
 
 
@@ -115,7 +157,7 @@ def test_the_first_key_needs_no_passphrase_check(directory):
 
 def test_a_truncated_key_file_is_corrupt(keystore, directory):
     kid = keystore.generate().kid
-    path = directory / f"{kid}.pem"
+    path = directory / f"{kid}.key"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(KeyFileCorrupt, match="is corrupt") as err:
@@ -123,13 +165,88 @@ def test_a_truncated_key_file_is_corrupt(keystore, directory):
     assert str(path) in str(err.value)
 
 
-def test_a_key_file_missing_its_last_lines_is_corrupt(keystore, directory):
+@pytest.mark.parametrize("member", ["ciphertext", "salt", "nonce", "n"])
+def test_damage_inside_an_intact_looking_file_is_damage_not_a_wrong_passphrase(
+    keystore, directory, member
+):
     kid = keystore.generate().kid
-    path = directory / f"{kid}.pem"
+    path = directory / f"{kid}.key"
+    body = json.loads(path.read_bytes())
+    where = body if member == "ciphertext" else body["aead" if member == "nonce" else "kdf"]
+    value = where[member]
+    if isinstance(value, int):
+        where[member] = value * 2
+    else:  # one character changed, still valid base64url
+        where[member] = value[:5] + ("A" if value[5] != "A" else "B") + value[6:]
+    path.write_text(json.dumps(body, indent=1))
+    with pytest.raises(KeyFileCorrupt, match="damaged"):
+        Keystore(directory, PASSPHRASE).load(kid)
+
+
+def test_every_flipped_byte_is_reported_as_damage(keystore, directory):
+    kid = keystore.generate().kid
+    path = directory / f"{kid}.key"
+    original = path.read_bytes()
+    for position in range(0, len(original), 7):
+        damaged = bytearray(original)
+        damaged[position] ^= 0x01
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(KeyFileCorrupt):
+            Keystore(directory, PASSPHRASE).load(kid)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"{}", b"[1]", b'{"format": 2}'])
+def test_a_damaged_key_file_is_corrupt(keystore, directory, content):
+    kid = keystore.generate().kid
+    (directory / f"{kid}.key").write_bytes(content)
+    with pytest.raises(KeyFileCorrupt, match=kid):
+        Keystore(directory, PASSPHRASE).load(kid)
+
+
+def test_a_file_cannot_be_given_another_kid(keystore, directory):
+    first, second = keystore.generate(), keystore.generate()
+    (directory / f"{second.kid}.key").replace(directory / f"{first.kid}.key")
+    with pytest.raises(KeyFileCorrupt, match=f"names the key {second.kid}"):
+        Keystore(directory, PASSPHRASE).load(first.kid)
+
+
+def test_a_kid_rewritten_with_a_fresh_checksum_still_fails_the_tag(keystore, directory):
+    first, second = keystore.generate(), keystore.generate()
+    body = json.loads((directory / f"{second.kid}.key").read_bytes())
+    body["kid"] = first.kid  # a forger recomputes the plain checksum too
+    body.pop("sha256")
+    body["sha256"] = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    (directory / f"{first.kid}.key").write_text(json.dumps(body))
+    with pytest.raises((WrongPassphrase, KeyFileCorrupt)):
+        Keystore(directory, PASSPHRASE).load(first.kid)
+
+
+def test_a_planted_file_with_a_huge_cost_is_refused_at_once(keystore, directory):
+    kid = keystore.generate().kid
+    path = directory / f"{kid}.key"
+    body = json.loads(path.read_bytes())
+    body["kdf"]["n"] = 2**30
+    body.pop("sha256")
+    body["sha256"] = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    path.write_text(json.dumps(body))
+    with pytest.raises(KeyFileCorrupt, match="out of range"):
+        Keystore(directory, PASSPHRASE).load(kid)
+
+
+# --- files of the earlier format (encrypted PKCS#8) ---
+
+
+def test_a_legacy_file_missing_its_last_lines_is_corrupt(directory):
+    directory.mkdir(mode=0o700)
+    path = _legacy(directory, SEED)
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(lines[0] + lines[1] + lines[-1])
     with pytest.raises(KeyFileCorrupt, match="truncated or damaged"):
-        Keystore(directory, PASSPHRASE).load(kid)
+        Keystore(directory, PASSPHRASE).load(KID)
 
 
 @pytest.mark.parametrize(
@@ -141,32 +258,27 @@ def test_a_key_file_missing_its_last_lines_is_corrupt(keystore, directory):
         b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
     ],
 )
-def test_a_damaged_key_file_is_corrupt(keystore, directory, content):
-    kid = keystore.generate().kid
-    (directory / f"{kid}.pem").write_bytes(content)
-    with pytest.raises(KeyFileCorrupt, match=kid):
-        Keystore(directory, PASSPHRASE).load(kid)
+def test_a_damaged_legacy_file_is_corrupt(directory, content):
+    directory.mkdir(mode=0o700)
+    _legacy(directory, SEED).write_bytes(content)
+    with pytest.raises(KeyFileCorrupt, match=KID):
+        Keystore(directory, PASSPHRASE).load(KID)
 
 
-def test_an_unencrypted_key_file_is_refused(keystore, directory):
-    signer = keystore.generate()
-    path = directory / f"{signer.kid}.pem"
-    path.write_bytes(signer._key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+def test_an_unencrypted_legacy_file_is_refused(directory):
+    directory.mkdir(mode=0o700)
+    key = Ed25519PrivateKey.from_private_bytes(SEED)
+    _legacy(directory, SEED).write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
     with pytest.raises(KeyFileCorrupt, match="not an encrypted PKCS#8"):
-        Keystore(directory, PASSPHRASE).load(signer.kid)
-
-
-def test_a_file_holding_another_key_is_corrupt(keystore, directory):
-    first, second = keystore.generate(), keystore.generate()
-    (directory / f"{second.kid}.pem").replace(directory / f"{first.kid}.pem")
-    with pytest.raises(KeyFileCorrupt, match=f"holds the key {second.kid}"):
-        Keystore(directory, PASSPHRASE).load(first.kid)
+        Keystore(directory, PASSPHRASE).load(KID)
 
 
 def test_a_corrupt_file_does_not_block_the_passphrase_check(keystore, directory):
     damaged = keystore.generate().kid
     keystore.generate()
-    (directory / f"{damaged}.pem").write_bytes(b"garbage")
+    (directory / f"{damaged}.key").write_bytes(b"garbage")
     with pytest.raises(WrongPassphrase):
         Keystore(directory, b"not the passphrase").check_passphrase()
     Keystore(directory, PASSPHRASE).check_passphrase()

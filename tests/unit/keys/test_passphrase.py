@@ -20,7 +20,8 @@ def _mode(path: Path) -> int:
 
 @pytest.fixture
 def keys_dir(tmp_path: Path) -> Path:
-    return tmp_path / "instance" / "keys"
+    """The instance folder (the passphrase lives there, apart from its keys/)."""
+    return tmp_path / "instance"
 
 
 @pytest.mark.parametrize("production", [False, True])
@@ -92,7 +93,7 @@ def test_development_generates_one_once_and_warns(keys_dir, caplog):
     caplog.set_level(logging.DEBUG)
     first = resolve_passphrase({}, keys_dir, production=False)
     assert len(first) >= 32
-    path = keys_dir / "passphrase"
+    path = keys_dir / "key_passphrase"
     assert path.read_bytes() == first
     assert _mode(path) == 0o600
     assert _mode(keys_dir) == 0o700
@@ -102,7 +103,7 @@ def test_development_generates_one_once_and_warns(keys_dir, caplog):
     caplog.clear()
     assert resolve_passphrase({}, keys_dir, production=False) == first
     assert "generated" not in caplog.text
-    assert [p.name for p in keys_dir.iterdir()] == ["passphrase"]  # no temp files left
+    assert [p.name for p in keys_dir.iterdir()] == ["key_passphrase"]  # no temp files left
 
 
 def test_an_existing_folder_is_made_private(keys_dir):
@@ -127,7 +128,7 @@ def test_concurrent_first_runs_agree_on_one_passphrase(keys_dir):
         thread.join()
     assert len(results) == 8
     assert len(set(results)) == 1
-    assert (keys_dir / "passphrase").read_bytes() == results[0]
+    assert (keys_dir / "key_passphrase").read_bytes() == results[0]
 
 
 def test_publishing_never_replaces_an_existing_file(tmp_path):
@@ -153,3 +154,22 @@ def test_keystore_for_an_instance(tmp_path):
     keystore = keystore_for(tmp_path, {"OCOP_KEY_PASSPHRASE": PASSPHRASE}, production=True)
     assert keystore.directory == tmp_path / "keys"
     assert PASSPHRASE not in repr(keystore)
+
+
+def test_the_development_passphrase_lives_apart_from_the_keys(tmp_path):
+    instance = tmp_path / "instance"
+    keystore = keystore_for(instance, {}, production=False)
+    keystore.generate()
+    assert (instance / "key_passphrase").is_file()
+    assert sorted(p.suffix for p in (instance / "keys").iterdir()) == [".key"]
+
+
+def test_an_earlier_instances_passphrase_moves_out_of_the_keys_folder(tmp_path, caplog):
+    instance = tmp_path / "instance"
+    (instance / "keys").mkdir(parents=True, mode=0o700)
+    (instance / "keys" / "passphrase").write_bytes(b"the old generated passphrase")
+    assert resolve_passphrase({}, instance, production=False) == b"the old generated passphrase"
+    assert not (instance / "keys" / "passphrase").exists()
+    assert (instance / "key_passphrase").read_bytes() == b"the old generated passphrase"
+    assert "moved out of the keys folder" in caplog.text
+    assert resolve_passphrase({}, instance, production=False) == b"the old generated passphrase"

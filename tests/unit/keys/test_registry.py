@@ -94,7 +94,7 @@ def test_create_key(session, keystore, authority):
     assert key.created_by == "alice"
     signer = keystore.load(key.kid)
     assert Ed25519PublicKey.from_public_bytes(key.public_key) == signer.public_key
-    assert (keystore.directory / f"{key.kid}.pem").exists()
+    assert (keystore.directory / f"{key.kid}.key").exists()
 
 
 def test_only_authorities_hold_keys(session, keystore):
@@ -345,3 +345,29 @@ def test_ensure_first_authority_refuses_a_taken_tax_code(empty, keystore):
     producer = _org(empty, OrgKind.ENTERPRISE)
     with pytest.raises(NotAnAuthority, match=producer.tax_code):
         ensure_first_authority(empty, keystore, tax_code=producer.tax_code)
+
+
+def test_rotation_rewrites_an_earlier_versions_key_file(session, keystore, keys_dir, authority):
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption,
+        Encoding,
+        PrivateFormat,
+    )
+
+    old = create_key(session, keystore, authority, actor="alice")
+    # As an earlier version left it: encrypted PKCS#8 under the same passphrase.
+    key = keystore.load(old.kid)._key
+    (keys_dir / f"{old.kid}.key").unlink()
+    (keys_dir / f"{old.kid}.pem").write_bytes(
+        key.private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(keystore._passphrase)
+        )
+    )
+    fresh = Keystore(keys_dir, keystore._passphrase)
+    assert fresh.legacy_kids() == [old.kid]
+    signed = fresh.load(old.kid).sign(b"m")  # still opens
+    new = rotate_key(session, fresh, authority, actor="alice")
+    assert sorted(p.name for p in keys_dir.iterdir()) == sorted(
+        [f"{old.kid}.key", f"{new.kid}.key"]
+    )
+    assert Keystore(keys_dir, keystore._passphrase).load(old.kid).sign(b"m") == signed

@@ -23,6 +23,7 @@ from ocop.trace.importer import (
     parse_import_bytes,
     sample_data,
 )
+from ocop.trace.importer.vocabulary import FORMAT
 from ocop.trace.models import (
     Certification,
     CertStatus,
@@ -33,7 +34,7 @@ from ocop.trace.models import (
     Recall,
 )
 
-from .documents import COOP, event_id, row_counts
+from .documents import COOP, SHOP, event_id, row_counts
 
 
 def refused(session, doc, error=InvalidRecord, path=None, says=None):
@@ -708,3 +709,61 @@ def test_the_sample_is_nfc_and_has_a_vietnamese_gtin():
     assert unicodedata.normalize("NFC", text) == text
     gtins = [p["gtin"] for p in data["products"] if p.get("gtin")]
     assert any(g.startswith("893") for g in gtins)
+
+
+# --- the council that governs an organisation (issue 14) ---
+
+COUNCIL, OTHER_COUNCIL = "COUNCIL-A", "COUNCIL-B"
+
+
+def _councils() -> list[dict]:
+    return [
+        {"tax_code": code, "kind": "authority", "name": f"Hội đồng OCOP {code}"}
+        for code in (COUNCIL, OTHER_COUNCIL)
+    ]
+
+
+def _coop(council: str | None) -> dict:
+    org = {"tax_code": COOP, "kind": "cooperative", "name": "HTX thử"}
+    if council is not None:
+        org["council"] = council
+    return org
+
+
+def _council_of(session, tax_code: str) -> str | None:
+    org = session.scalars(select(Organisation).where(Organisation.tax_code == tax_code)).one()
+    return org.council.tax_code if org.council is not None else None
+
+
+def test_an_organisation_names_its_council_in_the_same_file(session):
+    import_records(session, {"format": FORMAT, "organisations": [_coop(COUNCIL), *_councils()]})
+    assert _council_of(session, COOP) == COUNCIL
+    assert _council_of(session, COUNCIL) is None
+    council = session.scalars(select(Organisation).where(Organisation.tax_code == COUNCIL)).one()
+    assert council.is_central_office
+
+
+def test_a_council_link_moves_and_is_idempotent(session):
+    import_records(session, {"format": FORMAT, "organisations": [*_councils(), _coop(COUNCIL)]})
+    again = import_records(session, {"format": FORMAT, "organisations": [_coop(COUNCIL)]})
+    assert not again.changed_anything
+    moved = import_records(session, {"format": FORMAT, "organisations": [_coop(OTHER_COUNCIL)]})
+    assert moved.updated["organisations"] == 1
+    assert _council_of(session, COOP) == OTHER_COUNCIL
+    # Left out, the link stays as it is.
+    import_records(session, {"format": FORMAT, "organisations": [_coop(None)]})
+    assert _council_of(session, COOP) == OTHER_COUNCIL
+
+
+@pytest.mark.parametrize(
+    ("council", "says"),
+    [(COOP, "its own council"), (SHOP, "not an authority"), ("NOBODY", "NOBODY")],
+)
+def test_a_council_must_be_another_authority(session, council, says):
+    shop = {"tax_code": SHOP, "kind": "retailer", "name": "Cửa hàng"}
+    refused(
+        session,
+        {"format": FORMAT, "organisations": [*_councils(), shop, _coop(council)]},
+        path="$.organisations[3].council",
+        says=says,
+    )

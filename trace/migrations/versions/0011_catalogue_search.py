@@ -36,12 +36,12 @@ SEARCHED = "(name || ' ' || coalesce(short_name, ''))"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organisations") as batch:
-        batch.add_column(
-            sa.Column("listed_as_seller", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
-    with op.batch_alter_table("products") as batch:
-        batch.add_column(sa.Column("search_text", sa.String(length=300), nullable=True))
+    # Plain ADD COLUMN on every engine: no table is copied (see downgrade).
+    op.add_column(
+        "organisations",
+        sa.Column("listed_as_seller", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
+    op.add_column("products", sa.Column("search_text", sa.String(length=300), nullable=True))
     _fill_search_text()
     if op.get_bind().dialect.name == "postgresql":
         _postgres_index()
@@ -100,7 +100,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP INDEX IF EXISTS {SEARCH_INDEX}")
         op.execute("DROP FUNCTION IF EXISTS ocop_fold(text)")
-    with op.batch_alter_table("products") as batch:
-        batch.drop_column("search_text")
-    with op.batch_alter_table("organisations") as batch:
-        batch.drop_column("listed_as_seller")
+    # Plain DROP COLUMN (SQLite 3.35+): batch mode would copy organisations, which
+    # other tables point to, and SQLite refuses that inside the migration's transaction.
+    op.drop_column("products", "search_text")
+    op.drop_column("organisations", "listed_as_seller")
