@@ -412,6 +412,18 @@ class Fields:
         return value
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` so many calendar months later, on the month's last day if it is shorter."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
 @functools.cache
 def _members(kind: type[E]) -> dict[str, E]:
     return {m.value: m for m in kind}
@@ -494,6 +506,7 @@ __all__ = [
     "JSON_TEXT",
     "Fields",
     "TextFormat",
+    "add_months",
     "decode_text",
     "load_import_file",
     "nfc",

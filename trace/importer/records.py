@@ -29,7 +29,7 @@ from ..models import (
     Scheme,
 )
 from .marks import StandardSpec, TrademarkSpec, read_standards, read_trademark
-from .reading import ASCII_CODE, Fields
+from .reading import ASCII_CODE, Fields, add_months
 from .vocabulary import (
     BIZ_STEPS,
     CBV_DISPOSITIONS,
@@ -356,7 +356,7 @@ def _read_cert(r: Fields) -> CertSpec:
             )
     valid_from = r.required_date("valid_from")
     valid_until = r.date("valid_until") or (
-        _add_months(valid_from, DEFAULT_VALIDITY_MONTHS) - dt.timedelta(days=1)
+        add_months(valid_from, DEFAULT_VALIDITY_MONTHS) - dt.timedelta(days=1)
     )
     if valid_until <= valid_from:
         raise InvalidRecord(
@@ -577,17 +577,6 @@ def _read_recall(r: Fields) -> RecallSpec:
         by=r.code("by", required=False),
         at=at,
     )
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 __all__ = [
