@@ -148,7 +148,9 @@ class TrustList:
         listed = {kid for kid in kids if isinstance(kid, str)}
         for kid in trust or {}:
             if kid not in listed:
-                raise InvalidTrustList(f"{TRUST_MEMBER}.keys", f"names {kid!r}, which no key has")
+                raise InvalidTrustList(
+                    f"{TRUST_MEMBER}.keys", "names %(kid)r, which no key has", kid=kid
+                )
         return cls(
             _parse_entry(f"keys[{i}]", _with_trust(f"keys[{i}]", entry, trust))
             for i, entry in enumerate(entries)
@@ -230,7 +232,7 @@ def _trust_member(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict) or not isinstance(value.get("keys"), dict):
         raise InvalidTrustList(where, 'must be an object with a "keys" object')
     if value.get("version") != TRUST_VERSION:
-        raise InvalidTrustList(f"{where}.version", f"must be {TRUST_VERSION}")
+        raise InvalidTrustList(f"{where}.version", "must be %(version)s", version=TRUST_VERSION)
     return value["keys"]
 
 
@@ -250,7 +252,9 @@ def _with_trust(where: str, entry: Any, trust: dict[str, Any] | None) -> Any:
     merged = dict(entry)
     for name in _META_MEMBERS:
         if name in entry and name in members and entry[name] != members[name]:
-            raise InvalidTrustList(f"{where}.{name}", f"disagrees with {TRUST_MEMBER}")
+            raise InvalidTrustList(
+                f"{where}.{name}", "disagrees with %(member)s", member=TRUST_MEMBER
+            )
         if name in members:
             merged[name] = members[name]
     return merged

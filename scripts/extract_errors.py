@@ -38,14 +38,6 @@ ERROR_MODULES = (
     "ocop.workflows.errors",
     "ocop.web.errors",
 )
-# Still English f-strings, left out until they are converted after the importer
-# becomes a package (issue 11): their messages reach every reader in English.
-# Modules whose messages are not converted yet (their English reaches Vietnamese
-# pages until they are); a folder ends with "/".
-PENDING = frozenset({
-    "trace/importer/", "trace/event_csv.py", "trace/models.py", "trace/catalogue.py",
-    "keys/trustlist.py",
-})
 # A phrase inside a message (an error's reason) is a template too.
 PHRASES = frozenset({"Phrase"})
 # Calls that build a finished sentence at run time instead of passing a template.
@@ -81,6 +73,8 @@ class _Kind:
 
     template_at: int
     attributes: frozenset[str]
+    # Attributes that are parameters too: the template may name them or not.
+    forwarded: frozenset[str] = frozenset()
 
 
 def error_kinds() -> dict[str, _Kind]:
@@ -96,7 +90,7 @@ def error_kinds() -> dict[str, _Kind]:
         pending.extend(cls.__subclasses__())
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
         named = [p.name for p in parameters if p.kind is not p.VAR_KEYWORD]
-        kind = _Kind(cls.template_arg, frozenset(named) - {named[cls.template_arg]})
+        kind = _Kind(cls.template_arg, frozenset(named) - {named[cls.template_arg]}, cls.forwarded)
         if kinds.get(cls.__name__, kind) != kind:
             raise SystemExit(f"two error classes named {cls.__name__} take messages differently")
         kinds[cls.__name__] = kind
@@ -120,8 +114,6 @@ def extract(root: Path = ROOT) -> tuple[dict[str, Template], list[Problem]]:
             arg = _template_arg(call, kind)
             if arg is None:
                 continue
-            if name in PENDING or any(name.startswith(p) for p in PENDING if p.endswith("/")):
-                continue
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 templates.setdefault(arg.value, Template(arg.value)).places.append(
                     (name, call.lineno)
@@ -129,8 +121,11 @@ def extract(root: Path = ROOT) -> tuple[dict[str, Template], list[Problem]]:
                 problems += _check_params(place, arg.value, call, kind)
             elif _built(arg):
                 problems.append(
-                    Problem(place, "the message is built at run time; raise a constant "
-                            "template with named parameters instead")
+                    Problem(
+                        place,
+                        "the message is built at run time; raise a constant "
+                        "template with named parameters instead",
+                    )
                 )
     return templates, problems
 
@@ -195,9 +190,10 @@ def _built(arg: ast.expr) -> bool:
 def _check_params(place: str, text: str, call: ast.Call, kind: _Kind) -> list[Problem]:
     if any(keyword.arg is None for keyword in call.keywords):  # **params: not knowable here
         return []
-    given = {k.arg for k in call.keywords if k.arg is not None} - kind.attributes
+    keywords = {k.arg for k in call.keywords if k.arg is not None}
+    given = (keywords - kind.attributes) | (keywords & kind.forwarded)
     wanted = set(PLACEHOLDER.findall(text))
-    if given == wanted:
+    if given - kind.forwarded == wanted - kind.forwarded and wanted & kind.forwarded <= given:
         return []
     return [
         Problem(

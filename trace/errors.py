@@ -128,11 +128,15 @@ class DomainError(Exception):
 
     ``code`` is the stable machine name of the error (the API's problem+json
     carries it); every class names its own. ``template_arg`` says which
-    positional argument of the constructor is the template, for the extractor.
+    positional argument of the constructor is the template, and ``forwarded``
+    which attributes are parameters too, for the extractor.
     """
 
     code: ClassVar[str] = "error"
     template_arg: ClassVar[int] = 0
+    # Keywords of the constructor that are attributes and parameters both: the
+    # template may name them (``CatalogueQueryRefused``'s ``field``), or not.
+    forwarded: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, template: str | Renderable, /, **params: object) -> None:
         if isinstance(template, Phrase) or not isinstance(template, str):
@@ -179,7 +183,9 @@ class InvalidRecord(TraceError):
     """A record breaks a rule; ``path`` says where (a JSON path on import).
 
     ``reason`` is the rule's message without the path, for a form that shows it
-    beside the field the path names.
+    beside the field the path names. A JSON path is the same in every language;
+    a path in words ("row 3, column time") is a :class:`Phrase`, said in the
+    reader's language with the reason.
     """
 
     code = "invalid_record"
@@ -193,8 +199,8 @@ class InvalidRecord(TraceError):
 
     def render(self, translate: Translate = _same) -> str:
         reason = self.reason.render(translate)
-        # A JSON path is the same in every language: only the reason is translated.
-        return "%s: %s" % (self.path, reason) if self.path else reason  # noqa: UP031
+        path = self.path.render(translate) if isinstance(self.path, Phrase) else self.path
+        return "%s: %s" % (path, reason) if path else reason  # noqa: UP031
 
 
 class InvalidGtin(InvalidRecord):
@@ -224,10 +230,12 @@ class DatabaseNotReady(TraceError):
 
     code = "database_not_ready"
 
+
 class CatalogueQueryRefused(TraceError):
     """A catalogue search or filter that cannot be answered; the message says which."""
 
     code = "catalogue_query_refused"
+    forwarded = frozenset({"field"})
 
     def __init__(self, template: str, /, field: str, **params: object) -> None:
         super().__init__(template, field=field, **params)

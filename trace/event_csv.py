@@ -21,7 +21,7 @@ from typing import Any
 
 from .cells import spreadsheet_safe
 from .db import VIETNAM
-from .errors import ImportFileError, InvalidRecord
+from .errors import ImportFileError, InvalidRecord, Phrase
 from .importer.reading import TextFormat, decode_text, nfc
 from .importer.vocabulary import FORMAT
 from .models import EventType
@@ -53,10 +53,19 @@ _DOCUMENT_COLUMNS = {"type": "document_type", "id": "document_id"}
 
 _CSV_TEXT = TextFormat(
     save_as="CSV UTF-8",
-    not_text="is a binary file or holds NUL characters, not CSV text",
-    workbook="is an Excel workbook or a ZIP, not CSV; in Excel choose "
-    "Save As > CSV UTF-8 (Comma delimited)",
+    not_text=Phrase("is a binary file or holds NUL characters, not CSV text"),
+    workbook=Phrase(
+        "is an Excel workbook or a ZIP, not CSV; in Excel choose "
+        "Save As > CSV UTF-8 (Comma delimited)"
+    ),
 )
+
+
+def _at(row: int, column: str | None = None) -> Phrase:
+    """Where a value is in the file, in the reader's words: "row 3, column time"."""
+    if column is None:
+        return Phrase("row %(row)s", row=row)
+    return Phrase("row %(row)s, column %(column)s", row=row, column=column)
 
 
 def _is_derived(reference: str) -> bool:
@@ -103,8 +112,7 @@ class EventCsv:
         while path:
             if path in self.origins:
                 row, column = self.origins[path]
-                where = f"row {row}, column {column}" if column else f"row {row}"
-                return type(error)(error.reason, where)
+                return type(error)(error.reason, _at(row, column))
             path = path[: max(path.rfind("."), path.rfind("["), 0)]
         return error
 
@@ -118,8 +126,11 @@ def parse_events_csv(raw: bytes, *, organisation: str, name: str = "file") -> Ev
     """
     if len(raw) > MAX_BYTES:
         raise ImportFileError(
-            f"{name}: is {len(raw):,} bytes; a file may have at most {MAX_BYTES:,} bytes (1 MiB): "
-            "split it into several files"
+            "%(name)s: is %(size)s bytes; a file may have at most %(limit)s bytes (1 MiB): "
+            "split it into several files",
+            name=name,
+            size=f"{len(raw):,}",
+            limit=f"{MAX_BYTES:,}",
         )
     records = _records(decode_text(raw, name, _CSV_TEXT))
     header = _header(records, name)
@@ -129,17 +140,21 @@ def parse_events_csv(raw: bytes, *, organisation: str, name: str = "file") -> Ev
             continue  # blank lines and rows of empty cells, as spreadsheets leave them
         if reader.rows >= MAX_ROWS:
             raise ImportFileError(
-                f"{name}: has more than {MAX_ROWS:,} rows; split it into several files"
+                "%(name)s: has more than %(limit)s rows; split it into several files",
+                name=name,
+                limit=f"{MAX_ROWS:,}",
             )
         if len(cells) != len(header):
             raise InvalidRecord(
-                f"has {len(cells)} cells but the header has {len(header)}; "
+                "has %(cells)s cells but the header has %(columns)s; "
                 "is the file cut short, or a value with a comma not in quotes?",
-                f"row {number}",
+                _at(number),
+                cells=len(cells),
+                columns=len(header),
             )
         reader.add(number, dict(zip(header, (cell.strip() for cell in cells), strict=True)))
     if not reader.rows:
-        raise ImportFileError(f"{name}: has a header but no rows of events")
+        raise ImportFileError("%(name)s: has a header but no rows of events", name=name)
     return reader.result()
 
 
@@ -170,9 +185,11 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as error:
+            # The reader's own words (``unexpected end of data``) are Python's, in English.
             raise InvalidRecord(
-                f"is not valid CSV ({error}); is the file cut short or a quote not closed?",
-                f"row {number}",
+                "is not valid CSV (%(problem)s); is the file cut short or a quote not closed?",
+                _at(number),
+                problem=str(error),
             ) from None
         yield number, cells
 
@@ -182,32 +199,43 @@ def _header(records: Iterator[tuple[int, list[str]]], name: str) -> list[str]:
         if any(cell.strip() for cell in cells):
             break
     else:
-        raise ImportFileError(f"{name}: is empty")
+        raise ImportFileError("%(name)s: is empty", name=name)
     header = [cell.strip().lower() for cell in cells]
     if len(header) == 1 and ";" in header[0]:
         raise ImportFileError(
-            f"{name}: is separated by semicolons; this format uses commas "
-            "(in Excel: Save As > CSV UTF-8 (Comma delimited))"
+            "%(name)s: is separated by semicolons; this format uses commas "
+            "(in Excel: Save As > CSV UTF-8 (Comma delimited))",
+            name=name,
         )
     if not set(header) & set(COLUMNS):
         raise ImportFileError(
-            f"{name}: the first row must be the header naming the columns "
-            f"({','.join(COLUMNS)}); found {','.join(cells)[:80]!r}"
+            "%(name)s: the first row must be the header naming the columns "
+            "(%(columns)s); found %(found)r",
+            name=name,
+            columns=",".join(COLUMNS),
+            found=",".join(cells)[:80],
         )
     seen: set[str] = set()
     for position, column in enumerate(header, start=1):
         if not column:
-            raise InvalidRecord(f"column {position} has no name; remove the empty column", "row 1")
+            raise InvalidRecord(
+                "column %(position)s has no name; remove the empty column",
+                _at(1),
+                position=position,
+            )
         if column not in COLUMNS:
             raise InvalidRecord(
-                f"unknown column {column!r}; the columns are {', '.join(COLUMNS)}", "row 1"
+                "unknown column %(column)r; the columns are %(columns)s",
+                _at(1),
+                column=column,
+                columns=", ".join(COLUMNS),
             )
         if column in seen:
-            raise InvalidRecord(f"column {column!r} appears twice", "row 1")
+            raise InvalidRecord("column %(column)r appears twice", _at(1), column=column)
         seen.add(column)
     missing = [c for c in REQUIRED_COLUMNS if c not in seen]
     if missing:
-        raise InvalidRecord(f"the column {missing[0]!r} is missing", "row 1")
+        raise InvalidRecord("the column %(column)r is missing", _at(1), column=missing[0])
     return header
 
 
@@ -252,9 +280,13 @@ class _Reader:
                 event.values[column] = (value, number)
             elif given[0] != value:
                 raise InvalidRecord(
-                    f"{value!r} differs from {given[0]!r} on row {given[1]}; the rows of "
-                    f"event {reference!r} must agree (or leave the cell empty)",
-                    f"row {number}, column {column}",
+                    "%(value)r differs from %(given)r on row %(row)s; the rows of "
+                    "event %(event)r must agree (or leave the cell empty)",
+                    _at(number, column),
+                    value=value,
+                    given=given[0],
+                    row=given[1],
+                    event=reference,
                 )
         event.lines.append(
             _Line(
@@ -267,12 +299,12 @@ class _Reader:
         )
 
     def _new_event(self, reference: str, number: int) -> _Event:
-        event_id = self._event_id(reference, f"row {number}, column event_id")
+        event_id = self._event_id(reference, _at(number, "event_id"))
         event = _Event(reference, event_id, number)
         self.events[reference] = event
         return event
 
-    def _event_id(self, reference: str, where: str) -> str:
+    def _event_id(self, reference: str, where: Phrase) -> str:
         if reference.startswith(_URI_PREFIXES):
             if _is_derived(reference):
                 raise InvalidRecord(
@@ -284,7 +316,10 @@ class _Reader:
             return reference
         if len(reference) > MAX_REFERENCE:
             raise InvalidRecord(
-                f"is {len(reference)} characters long; at most {MAX_REFERENCE} are allowed", where
+                "is %(length)s characters long; at most %(limit)s are allowed",
+                where,
+                length=len(reference),
+                limit=MAX_REFERENCE,
             )
         return local_event_id(self.organisation, reference)
 
@@ -318,7 +353,7 @@ class _Reader:
             if column == "time":
                 value = _time(value, row)
             elif column == "corrects":
-                value = self._event_id(value, f"row {row}, column corrects")
+                value = self._event_id(value, _at(row, "corrects"))
             out[column] = value
         out["organisation"] = self.organisation
         self._documents(event, path, out, origins)
@@ -340,30 +375,38 @@ class _Reader:
             items.append(item)
         if transformation and not ("inputs" in out and "outputs" in out):
             raise InvalidRecord(
-                f"event {event.reference!r} is a {TRANSFORMATION}: it needs rows with the "
+                "event %(event)r is a %(type)s: it needs rows with the "
                 "role input (what went in) and rows with the role output (what came out)",
-                f"row {event.first_row}, column role",
+                _at(event.first_row, "role"),
+                event=event.reference,
+                type=TRANSFORMATION,
             )
         return out
 
     @staticmethod
     def _section(event: _Event, line: _Line, transformation: bool) -> str:
-        where = f"row {line.row}, column role"
+        where = _at(line.row, "role")
         if transformation:
             if line.role not in ("input", "output"):
                 raise InvalidRecord(
-                    f"the rows of a {TRANSFORMATION} need the role input or output, "
-                    f"not {line.role or 'an empty cell'!r}",
+                    "the rows of a %(type)s need the role input or output, not %(role)s",
                     where,
+                    type=TRANSFORMATION,
+                    role=repr(line.role) if line.role else Phrase("an empty cell"),
                 )
         elif line.role not in (None, "object"):
             if line.role in _SECTIONS:
                 raise InvalidRecord(
-                    f"the role {line.role!r} is for the rows of a {TRANSFORMATION}; "
-                    f"event {event.reference!r} is not one (leave the role empty or write object)",
+                    "the role %(role)r is for the rows of a %(type)s; "
+                    "event %(event)r is not one (leave the role empty or write object)",
                     where,
+                    role=line.role,
+                    type=TRANSFORMATION,
+                    event=event.reference,
                 )
-            raise InvalidRecord(f"unknown role {line.role!r}; use object, input or output", where)
+            raise InvalidRecord(
+                "unknown role %(role)r; use object, input or output", where, role=line.role
+            )
         return _SECTIONS[line.role or "object"]
 
     @staticmethod
@@ -385,7 +428,7 @@ class _Reader:
 def _required(cells: Mapping[str, str], column: str, number: int) -> str:
     value = cells.get(column)
     if not value:
-        raise InvalidRecord("is required", f"row {number}, column {column}")
+        raise InvalidRecord("is required", _at(number, column))
     return value
 
 
@@ -408,9 +451,10 @@ def _time(value: str, row: int) -> str:
         parsed = None
     if parsed is None or not any(sep in value.upper() for sep in ("T", " ")):
         raise InvalidRecord(
-            f"{value!r} is not a date and time such as 2025-06-12 06:30 (Vietnam time) "
+            "%(value)r is not a date and time such as 2025-06-12 06:30 (Vietnam time) "
             "or 2025-06-12T06:30:00+07:00",
-            f"row {row}, column time",
+            _at(row, "time"),
+            value=value,
         )
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=VIETNAM).isoformat()

@@ -8,6 +8,7 @@ terminal unless its locale is Vietnamese.
 from __future__ import annotations
 
 import html
+import io
 import re
 
 import pytest
@@ -73,6 +74,33 @@ def test_a_nested_reason_is_translated_with_its_sentence(as_producer: FlaskClien
     text = html.unescape(response.get_data(as_text=True))
     assert "số lượng phải là số nguyên, không phải 'nhiều'" in text
     assert "whole number" not in text
+
+
+# A CSV row the importer refuses: its reason, and the place in words ("row 2, column
+# time"), are said in the page's language.
+_BAD_ROW = (
+    "event_id,type,action,biz_step,time,facility,lot\n"
+    "KT-1,ObjectEvent,OBSERVE,inspecting,hôm qua,NX-XUONG,BC-2026-1115\n"
+).encode()
+
+
+def _upload_refusal(client: FlaskClient, url: str) -> str:
+    response = post(client, url, {"file": (io.BytesIO(_BAD_ROW), "su-kien.csv")})
+    assert response.status_code == 400
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_an_upload_refusal_is_in_vietnamese(as_producer: FlaskClient) -> None:
+    page = _upload_refusal(as_producer, "/console/events/upload")
+    assert "dòng 2, cột time: 'hôm qua' không phải ngày giờ dạng 2025-06-12 06:30" in page
+    assert "is not a date and time" not in page
+    assert "row 2" not in page
+
+
+def test_the_same_upload_refusal_in_english_on_request(as_producer: FlaskClient) -> None:
+    page = _upload_refusal(as_producer, "/console/events/upload?lang=en")
+    assert "row 2, column time: 'hôm qua' is not a date and time such as 2025-06-12 06:30" in page
+    assert "không phải ngày giờ" not in page
 
 
 # ---- the API: problem+json with the message in the request's language, and a stable code

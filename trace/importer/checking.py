@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, cast
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from ..errors import GenealogyCycle, InvalidRecord
+from ..errors import GenealogyCycle, InvalidRecord, Phrase
 from ..genealogy import descendant_edges, find_cycle
 from ..models import (
     PRODUCER_KINDS,
@@ -54,14 +54,17 @@ class _HasPath(Protocol):
 S = TypeVar("S", bound=_HasPath)
 
 
-def _unique(specs: Iterable[S], key: Callable[[S], Any], what: str) -> dict[Any, S]:
+def _unique(specs: Iterable[S], key: Callable[[S], Any], what: Phrase) -> dict[Any, S]:
     found: dict[Any, S] = {}
     for spec in specs:
         k = key(spec)
         if k in found:
             raise InvalidRecord(
-                f"{what} {_show_key(k)} appears twice in this file (first at {found[k].path})",
+                "%(what)s %(key)s appears twice in this file (first at %(first)s)",
                 spec.path,
+                what=what,
+                key=_show_key(k),
+                first=found[k].path,
             )
         found[k] = spec
     return found
@@ -71,8 +74,10 @@ def _show_key(key: Any) -> str:
     return "/".join(map(str, key)) if isinstance(key, tuple) else repr(key)
 
 
-def _unknown(what: str, key: str, path: str) -> InvalidRecord:
-    return InvalidRecord(f"unknown {what} {key!r}: not in this file nor in the database", path)
+def _unknown(what: Phrase, key: str, path: str) -> InvalidRecord:
+    return InvalidRecord(
+        "unknown %(what)s %(key)r: not in this file nor in the database", path, what=what, key=key
+    )
 
 
 class Import:
@@ -83,16 +88,16 @@ class Import:
         self.p = parsed
         self.sample = sample
         self.now = now
-        self.orgs = _unique(parsed.organisations, lambda s: s.tax_code, "tax code")
-        self.facilities = _unique(parsed.facilities, lambda s: s.code, "facility code")
-        self.products = _unique(parsed.products, lambda s: s.code, "product code")
+        self.orgs = _unique(parsed.organisations, lambda s: s.tax_code, Phrase("tax code"))
+        self.facilities = _unique(parsed.facilities, lambda s: s.code, Phrase("facility code"))
+        self.products = _unique(parsed.products, lambda s: s.code, Phrase("product code"))
         self.certs = _unique(
-            parsed.certifications, lambda s: (s.scheme.value, s.number), "certificate"
+            parsed.certifications, lambda s: (s.scheme.value, s.number), Phrase("certificate")
         )
-        self.lots = _unique(parsed.lots, lambda s: s.code, "lot code")
-        self.events = _unique(parsed.events, lambda s: s.event_id, "event id")
-        _unique((s for s in parsed.products if s.gtin), lambda s: s.gtin, "GTIN")
-        _unique((s for s in parsed.facilities if s.gln), lambda s: s.gln, "GLN")
+        self.lots = _unique(parsed.lots, lambda s: s.code, Phrase("lot code"))
+        self.events = _unique(parsed.events, lambda s: s.event_id, Phrase("event id"))
+        _unique((s for s in parsed.products if s.gtin), lambda s: s.gtin, Phrase("GTIN"))
+        _unique((s for s in parsed.facilities if s.gln), lambda s: s.gln, Phrase("GLN"))
 
     # ---- what the database holds
 
@@ -169,7 +174,7 @@ class Import:
             return self.orgs[tax_code].kind
         if tax_code in self.db_orgs:
             return self.db_orgs[tax_code].kind
-        raise _unknown("organisation (tax code)", tax_code, path)
+        raise _unknown(Phrase("organisation (tax code)"), tax_code, path)
 
     def facility_org(self, code: str, path: str) -> str:
         """The tax code of the organisation that owns facility ``code``."""
@@ -177,7 +182,7 @@ class Import:
             return self.facilities[code].organisation
         if code in self.db_facilities:
             return self.db_facilities[code].organisation.tax_code
-        raise _unknown("facility", code, path)
+        raise _unknown(Phrase("facility"), code, path)
 
     def product_producer(self, code: str, path: str) -> str:
         """The tax code of the organisation that makes product ``code``."""
@@ -185,12 +190,12 @@ class Import:
             return self.products[code].producer
         if code in self.db_products:
             return self.db_products[code].producer.tax_code
-        raise _unknown("product", code, path)
+        raise _unknown(Phrase("product"), code, path)
 
     def require_lot(self, code: str, path: str) -> None:
         """Refuse a lot that is neither in the file nor in the database."""
         if code not in self.lots and code not in self.db_lots:
-            raise _unknown("lot", code, path)
+            raise _unknown(Phrase("lot"), code, path)
 
     def check_references(self) -> None:
         """Refuse records that name what is neither in the file nor in the database."""
@@ -202,9 +207,10 @@ class Import:
                 raise InvalidRecord("an organisation cannot be its own council", where)
             if self.org_kind(o.council, where) is not OrgKind.AUTHORITY:
                 raise InvalidRecord(
-                    f"organisation {o.council!r} is not an authority; "
+                    "organisation %(council)r is not an authority; "
                     "a council is an OCOP council (an authority)",
                     where,
+                    council=o.council,
                 )
         for f in self.p.facilities:
             self.org_kind(f.organisation, f"{f.path}.organisation")
@@ -212,9 +218,11 @@ class Import:
             kind = self.org_kind(x.producer, f"{x.path}.producer")
             if kind not in PRODUCER_KINDS:
                 raise InvalidRecord(
-                    f"organisation {x.producer!r} is a {kind}; products are made by "
+                    "organisation %(tax_code)r is a %(kind)s; products are made by "
                     "enterprises, cooperatives, cooperative groups or household businesses",
                     f"{x.path}.producer",
+                    tax_code=x.producer,
+                    kind=kind,
                 )
         for c in self.p.certifications:
             if c.product is not None:
@@ -262,12 +270,13 @@ class Import:
             target = self.events.get(e.corrects)
             if target is not None and target.index >= e.index:
                 raise InvalidRecord(
-                    f"corrects {e.corrects!r}, which comes later in this file; "
+                    "corrects %(event)r, which comes later in this file; "
                     "list the corrected event first",
                     f"{e.path}.corrects",
+                    event=e.corrects,
                 )
             if target is None and e.corrects not in self.db_events:
-                raise _unknown("event", e.corrects, f"{e.path}.corrects")
+                raise _unknown(Phrase("event"), e.corrects, f"{e.path}.corrects")
 
     def check_unique_identifiers(self) -> None:
         """GTINs and GLNs are unique across the database too, not just this file."""
@@ -279,8 +288,10 @@ class Import:
                 gtin = cast(str, gtin)  # IN never matches NULL
                 if gtins[gtin].code != code:
                     raise InvalidRecord(
-                        f"GTIN {gtin} already belongs to product {code!r}",
+                        "GTIN %(gtin)s already belongs to product %(code)r",
                         f"{gtins[gtin].path}.gtin",
+                        gtin=gtin,
+                        code=code,
                     )
         glns = {x.gln: x for x in self.p.facilities if x.gln}
         for chunk in chunks(sorted(glns)):
@@ -290,7 +301,10 @@ class Import:
                 gln = cast(str, gln)  # IN never matches NULL
                 if glns[gln].code != code:
                     raise InvalidRecord(
-                        f"GLN {gln} already belongs to facility {code!r}", f"{glns[gln].path}.gln"
+                        "GLN %(gln)s already belongs to facility %(code)r",
+                        f"{glns[gln].path}.gln",
+                        gln=gln,
+                        code=code,
                     )
 
     def check_corrections(self, new_events: Sequence[EventSpec]) -> None:
@@ -301,10 +315,11 @@ class Import:
                 continue
             if e.corrects in by_target:
                 raise InvalidRecord(
-                    f"event {e.corrects!r} is already corrected by "
-                    f"{by_target[e.corrects].event_id!r} in this file; "
+                    "event %(event)r is already corrected by %(corrector)r in this file; "
                     "correct the correction instead",
                     f"{e.path}.corrects",
+                    event=e.corrects,
+                    corrector=by_target[e.corrects].event_id,
                 )
             by_target[e.corrects] = e
         targets = [self.db_events[t].id for t in by_target if t in self.db_events]
@@ -315,9 +330,11 @@ class Import:
             for corrector, target_id in rows:
                 target = next(k for k, v in self.db_events.items() if v.id == target_id)
                 raise InvalidRecord(
-                    f"event {target!r} is already corrected by {corrector!r}; "
+                    "event %(event)r is already corrected by %(corrector)r; "
                     "correct that correction instead",
                     f"{by_target[target].path}.corrects",
+                    event=target,
+                    corrector=corrector,
                 )
 
     # ---- genealogy
@@ -345,9 +362,11 @@ class Import:
         steps = list(itertools.pairwise(cycle))
         culprit = max((blame[s] for s in steps if s in blame), key=lambda e: e.index)
         raise GenealogyCycle(
-            f"this transformation closes a loop in the lot genealogy: {' → '.join(cycle)} "
-            f"(lot {cycle[0]!r} would be its own ancestor)",
+            "this transformation closes a loop in the lot genealogy: %(loop)s "
+            "(lot %(lot)r would be its own ancestor)",
             culprit.path,
+            loop=" → ".join(cycle),
+            lot=cycle[0],
         )
 
     def _add_stored_edges(self, graph: dict[str, set[str]], corrected: set[str]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
-from ..errors import ConflictingRecord
+from ..errors import ConflictingRecord, Phrase
 from ..models import (
     Certification,
     CertStatus,
@@ -161,10 +161,13 @@ class _Comparison:
         for name in ("kind", "name"):
             if getattr(spec, name) != getattr(row, name):
                 raise ConflictingRecord(
-                    f"organisation {spec.tax_code!r} is recorded with {name} "
-                    f"{_plain(getattr(row, name))}, not {_plain(getattr(spec, name))}; "
-                    f"a tax code keeps its {name}",
+                    "organisation %(tax_code)r is recorded with %(name)s %(old)s, not %(new)s; "
+                    "a tax code keeps its %(name)s",
                     f"{spec.path}.{name}",
+                    tax_code=spec.tax_code,
+                    name=name,
+                    old=_plain(getattr(row, name)),
+                    new=_plain(getattr(spec, name)),
                 )
         changes = self._fill(spec, row, ("short_name", "phone", "email", "website"), overwrite=True)
         stored_council = row.council.tax_code if row.council is not None else None
@@ -190,17 +193,21 @@ class _Comparison:
                     old.note,
                 ):
                     raise ConflictingRecord(
-                        f"the address of {spec.tax_code!r} effective {address.effective_from} is "
-                        f"recorded as {str(old)!r}; addresses are kept as written: add a new one "
-                        "with a later effective_from",
+                        "the address of %(tax_code)r effective %(date)s is recorded as "
+                        "%(old)r; addresses are kept as written: add a new one with a later "
+                        "effective_from",
                         address.path,
+                        tax_code=spec.tax_code,
+                        date=address.effective_from,
+                        old=str(old),
                     )
                 self.tally.unchanged["addresses"] += 1
             elif newest is not None and address.effective_from < newest:
                 raise ConflictingRecord(
-                    f"a new address must take effect after the newest one recorded ({newest}); "
+                    "a new address must take effect after the newest one recorded (%(newest)s); "
                     "the address history is only ever extended",
                     f"{address.path}.effective_from",
+                    newest=newest,
                 )
             else:
                 self.plan.new_addresses.append((spec.tax_code, address))
@@ -216,9 +223,13 @@ class _Comparison:
                 continue
             if old is not None and not overwrite:
                 raise ConflictingRecord(
-                    f"{_describe(row)} is recorded with {name} {_plain(old)}, not {_plain(new)}; "
+                    "%(record)s is recorded with %(name)s %(old)s, not %(new)s; "
                     "recorded values are kept: record a new one instead",
                     f"{spec.path}.{name}",
+                    record=_describe(row),
+                    name=name,
+                    old=_plain(old),
+                    new=_plain(new),
                 )
             changes[name] = new
         return changes
@@ -235,9 +246,11 @@ class _Comparison:
         if spec.organisation != row.organisation.tax_code or spec.kind != row.kind:
             what = "organisation" if spec.organisation != row.organisation.tax_code else "kind"
             raise ConflictingRecord(
-                f"facility {spec.code!r} is recorded with another {what}; "
+                "facility %(code)r is recorded with another %(name)s; "
                 "a facility code keeps its owner and kind",
                 f"{spec.path}.{what}",
+                code=spec.code,
+                name=what,
             )
         changes = self._fill(spec, row, ("gln",), overwrite=False)
         changes |= self._fill(
@@ -250,9 +263,11 @@ class _Comparison:
     def _compare_product(self, spec: ProductSpec, row: Product) -> None:
         if spec.producer != row.producer.tax_code:
             raise ConflictingRecord(
-                f"product {spec.code!r} is recorded as made by {row.producer.tax_code!r}; "
+                "product %(code)r is recorded as made by %(producer)r; "
                 "a product code keeps its producer",
                 f"{spec.path}.producer",
+                code=spec.code,
+                producer=row.producer.tax_code,
             )
         changes = self._fill(spec, row, ("gtin",), overwrite=False)
         changes |= self._fill(
@@ -298,10 +313,15 @@ class _Comparison:
         for name, (new, old) in fixed.items():
             if new != old:
                 raise ConflictingRecord(
-                    f"certificate {spec.scheme}/{spec.number} is recorded with {name} "
-                    f"{_plain(old)}, not {_plain(new)}; a certificate is kept as issued: record "
+                    "certificate %(scheme)s/%(number)s is recorded with %(name)s %(old)s, "
+                    "not %(new)s; a certificate is kept as issued: record "
                     "a new certificate and mark this one superseded",
                     f"{spec.path}.{name}",
+                    scheme=spec.scheme,
+                    number=spec.number,
+                    name=name,
+                    old=_plain(old),
+                    new=_plain(new),
                 )
         self._update("certifications", row, self._change_status(spec, row))
 
@@ -310,9 +330,12 @@ class _Comparison:
             return {}
         if row.status is not CertStatus.VALID or spec.status is CertStatus.VALID:
             raise ConflictingRecord(
-                f"certificate {spec.scheme}/{spec.number} is {row.status}; only a valid "
+                "certificate %(scheme)s/%(number)s is %(status)s; only a valid "
                 "certificate can become expired, revoked or superseded",
                 f"{spec.path}.status",
+                scheme=spec.scheme,
+                number=spec.number,
+                status=row.status,
             )
         return {
             "status": spec.status,
@@ -329,8 +352,10 @@ class _Comparison:
         for name, (new, old) in refs.items():
             if getattr(spec, name) is not None and new != old:
                 raise ConflictingRecord(
-                    f"lot {spec.code!r} is recorded with another {name}; lots are kept as recorded",
+                    "lot %(code)r is recorded with another %(name)s; lots are kept as recorded",
                     f"{spec.path}.{name}",
+                    code=spec.code,
+                    name=name,
                 )
         changes = {}
         for name in ("item", "produced_on", "best_before", "quantity", "unit"):
@@ -339,9 +364,13 @@ class _Comparison:
                 continue
             if old is not None:
                 raise ConflictingRecord(
-                    f"lot {spec.code!r} is recorded with {name} {_plain(old)}, not {_plain(new)}; "
+                    "lot %(code)r is recorded with %(name)s %(old)s, not %(new)s; "
                     "lots are kept as recorded",
                     f"{spec.path}.{name}",
+                    code=spec.code,
+                    name=name,
+                    old=_plain(old),
+                    new=_plain(new),
                 )
             changes[name] = new
         if changes:
@@ -388,10 +417,12 @@ class _Comparison:
             difference = self._event_difference(spec, row, links.get(row.id, set()), stored_ids)
             if difference:
                 raise ConflictingRecord(
-                    f"event {spec.event_id!r} already exists with different content "
-                    f"({difference}); events are append-only: send a correction event "
+                    "event %(event)r already exists with different content "
+                    "(%(difference)s); events are append-only: send a correction event "
                     "with `corrects`",
                     spec.path,
+                    event=spec.event_id,
+                    difference=difference,
                 )
             self.tally.unchanged["events"] += 1
 
@@ -401,7 +432,7 @@ class _Comparison:
         row: Row[Any],
         links: set[tuple[Any, ...]],
         stored_ids: dict[int, str],
-    ) -> str | None:
+    ) -> Phrase | None:
         organisation = spec.organisation or self.job.facility_org(spec.facility or "", spec.path)
         corrects = stored_ids.get(row.corrects_id) if row.corrects_id else None
         if row.corrects_id and corrects is None:
@@ -422,10 +453,10 @@ class _Comparison:
         }
         for name, (new, old) in checks.items():
             if new != old:
-                return f"{name} differs"
+                return Phrase("%(name)s differs", name=name)
         wanted = {(x.lot, x.role, x.quantity, x.unit) for x in spec.links}
         if _normal_links(wanted) != _normal_links(links):
-            return "lots differ"
+            return Phrase("lots differ")
         return None
 
 
@@ -441,12 +472,12 @@ def _normal_links(links: Iterable[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
     }
 
 
-def _describe(row: Any) -> str:
+def _describe(row: Any) -> Phrase:
     if isinstance(row, Facility):
-        return f"facility {row.code!r}"
+        return Phrase("facility %(code)r", code=row.code)
     if isinstance(row, Product):
-        return f"product {row.code!r}"
-    return type(row).__name__.lower()
+        return Phrase("product %(code)r", code=row.code)
+    return Phrase("organisation %(tax_code)r", tax_code=row.tax_code)
 
 
 def _plain(value: object) -> str:

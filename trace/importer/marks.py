@@ -39,7 +39,6 @@ class TrademarkSpec:
 VIETNAM_IP_OFFICE = "Cục Sở hữu trí tuệ"
 
 
-
 def read_standards(r: Fields) -> list[StandardSpec]:
     out: list[StandardSpec] = []
     seen: set[tuple[StandardKind, str]] = set()
@@ -49,7 +48,7 @@ def read_standards(r: Fields) -> list[StandardSpec]:
         assert kind is not None
         spec = StandardSpec(f.path, kind, f.required_text("code", limit=40), f.text("title"))
         if (kind, spec.code) in seen:
-            raise InvalidRecord(f"{spec.code} is listed twice", f.path)
+            raise InvalidRecord("%(code)s is listed twice", f.path, code=spec.code)
         seen.add((kind, spec.code))
         out.append(spec)
     return out

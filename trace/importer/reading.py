@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..cells import starts_formula
-from ..errors import ImportFileError, InvalidRecord
+from ..errors import ImportFileError, InvalidRecord, Phrase
 from .vocabulary import SECTIONS, UNECE_CODE, UNITS, is_uri
 
 E = TypeVar("E", bound=StrEnum)
@@ -49,16 +49,16 @@ class TextFormat:
     """A kind of text file, in the words its senders are told when theirs is not one."""
 
     save_as: str
-    not_text: str
+    not_text: Phrase
     # How far into the file to look for NUL bytes; None: all of it.
     nul_window: int | None = None
     # What to tell the sender of an Excel workbook (or any ZIP); None: nothing special.
-    workbook: str | None = None
+    workbook: Phrase | None = None
 
 
 JSON_TEXT = TextFormat(
     save_as="UTF-8 JSON",
-    not_text="is a binary file, not JSON",
+    not_text=Phrase("is a binary file, not JSON"),
     # A binary file shows itself at once; a NUL further on is a syntax error,
     # which the JSON parser places by line and column.
     nul_window=8192,
@@ -72,19 +72,24 @@ def decode_text(raw: bytes, name: str, kind: TextFormat) -> str:
     would turn into wrong letters silently, so it is refused with the way out.
     """
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ImportFileError(f"{name}: is UTF-16 text; save it as {kind.save_as}")
+        raise ImportFileError(
+            "%(name)s: is UTF-16 text; save it as %(save_as)s", name=name, save_as=kind.save_as
+        )
     if kind.workbook and raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise ImportFileError(f"{name}: {kind.workbook}")
+        raise ImportFileError("%(name)s: %(problem)s", name=name, problem=kind.workbook)
     if b"\x00" in raw[: kind.nul_window]:
-        raise ImportFileError(f"{name}: {kind.not_text}")
+        raise ImportFileError("%(name)s: %(problem)s", name=name, problem=kind.not_text)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ImportFileError(
-            f"{name}: is not UTF-8 text (byte {error.start}); save it as {kind.save_as}"
+            "%(name)s: is not UTF-8 text (byte %(byte)s); save it as %(save_as)s",
+            name=name,
+            byte=error.start,
+            save_as=kind.save_as,
         ) from None
     if not text.strip():
-        raise ImportFileError(f"{name}: is empty")
+        raise ImportFileError("%(name)s: is empty", name=name)
     return text
 
 
@@ -102,11 +107,13 @@ def load_import_file(path: str | Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ImportFileError(f"{path}: no such file") from None
+        raise ImportFileError("%(path)s: no such file", path=path) from None
     except IsADirectoryError:
-        raise ImportFileError(f"{path}: is a folder, not a JSON file") from None
+        raise ImportFileError("%(path)s: is a folder, not a JSON file", path=path) from None
     except OSError as error:
-        raise ImportFileError(f"{path}: cannot be read ({error.strerror})") from None
+        raise ImportFileError(
+            "%(path)s: cannot be read (%(problem)s)", path=path, problem=error.strerror
+        ) from None
     return parse_import_bytes(raw, str(path))
 
 
@@ -117,17 +124,30 @@ def parse_import_bytes(raw: bytes, name: str = "input") -> dict[str, Any]:
         with collector_paused():
             data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
+        # The parser's own words (``Expecting ',' delimiter``) are Python's, in English.
         raise ImportFileError(
-            f"{name}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+            "%(name)s: not valid JSON at line %(line)s, column %(column)s: %(problem)s",
+            name=name,
+            line=error.lineno,
+            column=error.colno,
+            problem=error.msg,
+        ) from None
+    except _NotANumber as error:
+        raise ImportFileError(
+            "%(name)s: %(constant)s is not a number JSON allows", name=name, constant=error.name
         ) from None
     except ValueError as error:
-        raise ImportFileError(f"{name}: {error}") from None
+        # Python's own words, such as a number with too many digits.
+        raise ImportFileError("%(name)s: %(problem)s", name=name, problem=str(error)) from None
     except RecursionError:
-        raise ImportFileError(f"{name}: nested too deeply to be our format") from None
+        raise ImportFileError("%(name)s: nested too deeply to be our format", name=name) from None
     if not isinstance(data, dict):
         raise ImportFileError(
-            f"{name}: the top level must be a JSON object with the sections "
-            f"{', '.join(SECTIONS)}; found {json_type(data)}"
+            "%(name)s: the top level must be a JSON object with the sections %(sections)s; "
+            "found %(found)s",
+            name=name,
+            sections=", ".join(SECTIONS),
+            found=json_type(data),
         )
     return data
 
@@ -138,24 +158,32 @@ def sample_data() -> dict[str, Any]:
     return parse_import_bytes(raw, "sample.json")
 
 
+class _NotANumber(ValueError):
+    """NaN, Infinity or -Infinity: Python's JSON reads them, JSON has none."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is not a number JSON allows")
+        self.name = name
+
+
 def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise _NotANumber(name)
 
 
 def json_type(value: object) -> str:
-    """What ``value`` is, in JSON's words, for an error message."""
+    """What ``value`` is, in JSON's words, for an error message (a :class:`Phrase`)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return Phrase("a boolean")
     if isinstance(value, int | float | Decimal):
-        return "a number"
+        return Phrase("a number")
     if isinstance(value, str):
-        return "a string"
+        return Phrase("a string")
     if isinstance(value, list):
-        return "an array"
+        return Phrase("an array")
     if isinstance(value, dict):
-        return "an object"
+        return Phrase("an object")
     return type(value).__name__
 
 
@@ -183,10 +211,10 @@ class Fields:
 
     def __init__(self, value: object, path: str, allowed: frozenset[str]) -> None:
         if type(value) is not dict and not isinstance(value, Mapping):
-            raise InvalidRecord(f"must be an object, not {json_type(value)}", path)
+            raise InvalidRecord("must be an object, not %(found)s", path, found=json_type(value))
         if not allowed.issuperset(value):
             unknown = sorted(set(value) - allowed, key=str)
-            raise InvalidRecord(f"unknown field {unknown[0]!r}", f"{path}.{unknown[0]}")
+            raise InvalidRecord("unknown field %(name)r", f"{path}.{unknown[0]}", name=unknown[0])
         self.value = value
         self.path = path
 
@@ -206,7 +234,9 @@ class Fields:
                 raise InvalidRecord("is required", self.at(key))
             return None
         if type(value) is not str:
-            raise InvalidRecord(f"must be a string, not {json_type(value)}", self.at(key))
+            raise InvalidRecord(
+                "must be a string, not %(found)s", self.at(key), found=json_type(value)
+            )
         value = nfc(value.strip())
         if _CONTROL.search(value):
             # Invisible in every page, and PostgreSQL refuses a NUL outright.
@@ -217,7 +247,10 @@ class Fields:
             return None
         if limit is not None and len(value) > limit:
             raise InvalidRecord(
-                f"is {len(value)} characters long; at most {limit} are allowed", self.at(key)
+                "is %(length)s characters long; at most %(limit)s are allowed",
+                self.at(key),
+                length=len(value),
+                limit=limit,
             )
         return value
 
@@ -234,13 +267,16 @@ class Fields:
             value = self.text(key, required=required, limit=limit)
             if value is not None and not _CODE_CHARS.match(value):
                 raise InvalidRecord(
-                    f"{value!r} must not contain spaces or control characters", self.at(key)
+                    "%(value)r must not contain spaces or control characters",
+                    self.at(key),
+                    value=value,
                 )
         if value is not None and starts_formula(value):
             raise InvalidRecord(
-                f"{value[:40]!r} must not begin with = + - or @: "
+                "%(value)r must not begin with = + - or @: "
                 "a spreadsheet would run it as a formula",
                 self.at(key),
+                value=value[:40],
             )
         return value
 
@@ -260,18 +296,28 @@ class Fields:
             return None
         if member is None:
             allowed = ", ".join(m.value for m in kind)
-            raise InvalidRecord(f"must be one of {allowed}; got {value!r}", self.at(key))
+            raise InvalidRecord(
+                "must be one of %(allowed)s; got %(value)r",
+                self.at(key),
+                allowed=allowed,
+                value=value,
+            )
         return member
 
-    def choice(self, key: str, allowed: frozenset[str], *, required: bool, what: str) -> str | None:
+    def choice(
+        self, key: str, allowed: frozenset[str], *, required: bool, what: Phrase
+    ) -> str | None:
         value = self.value.get(key)
         if type(value) is str and value in allowed:
             return value
         value = self.text(key, required=required, limit=40)
         if value is not None and value not in allowed:
             raise InvalidRecord(
-                f"{value!r} is not a known {what}; use one of {', '.join(sorted(allowed))}",
+                "%(value)r is not a known %(what)s; use one of %(allowed)s",
                 self.at(key),
+                value=value,
+                what=what,
+                allowed=", ".join(sorted(allowed)),
             )
         return value
 
@@ -282,11 +328,15 @@ class Fields:
                 raise InvalidRecord("is required", self.at(key))
             return None
         if not isinstance(value, str) or not _DATE.match(value):
-            raise InvalidRecord(f"must be a date as YYYY-MM-DD; got {value!r}", self.at(key))
+            raise InvalidRecord(
+                "must be a date as YYYY-MM-DD; got %(value)r", self.at(key), value=value
+            )
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise InvalidRecord(f"{value!r} is not a calendar date", self.at(key)) from None
+            raise InvalidRecord(
+                "%(value)r is not a calendar date", self.at(key), value=value
+            ) from None
 
     def required_date(self, key: str) -> dt.date:
         value = self.date(key, required=True)
@@ -323,7 +373,7 @@ class Fields:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidRecord(f"must be a whole number; got {value!r}", self.at(key))
+            raise InvalidRecord("must be a whole number; got %(value)r", self.at(key), value=value)
         return value
 
     def array(self, key: str, *, required: bool = False) -> list[Any]:
@@ -335,7 +385,9 @@ class Fields:
                 raise InvalidRecord("is required", self.at(key))
             return []
         if not isinstance(value, list):
-            raise InvalidRecord(f"must be an array, not {json_type(value)}", self.at(key))
+            raise InvalidRecord(
+                "must be an array, not %(found)s", self.at(key), found=json_type(value)
+            )
         return value
 
     def unit(self, key: str) -> str | None:
@@ -346,9 +398,11 @@ class Fields:
         if value is None or value in UNITS or UNECE_CODE.match(value):
             return value
         raise InvalidRecord(
-            f"unknown unit {value!r}; use one of {', '.join(UNITS)} "
+            "unknown unit %(value)r; use one of %(units)s "
             "or a UN/ECE Recommendation 20 code such as KGM",
             self.at(key),
+            value=value,
+            units=", ".join(UNITS),
         )
 
     def uri(self, key: str, *, required: bool = True) -> str | None:
@@ -360,10 +414,23 @@ class Fields:
         value = self.text(key, required=required, limit=200)
         if value is not None and not is_uri(value):
             raise InvalidRecord(
-                f"{value!r} is not a URI (for example urn:uuid:... with ASCII characters only)",
+                "%(value)r is not a URI (for example urn:uuid:... with ASCII characters only)",
                 self.at(key),
+                value=value,
             )
         return value
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` so many calendar months later, on the month's last day if it is shorter."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
 
 
 @functools.cache
@@ -376,19 +443,20 @@ _OFFSETS: dict[dt.timedelta, str] = {}
 
 def _parse_time(value: object, path: str) -> tuple[dt.datetime, str]:
     if not isinstance(value, str):
-        raise InvalidRecord(f"must be an ISO 8601 time string; got {value!r}", path)
+        raise InvalidRecord("must be an ISO 8601 time string; got %(value)r", path, value=value)
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise InvalidRecord(
-            f"{value!r} is not an ISO 8601 time such as 2025-09-01T07:30:00+07:00", path
+            "%(value)r is not an ISO 8601 time such as 2025-09-01T07:30:00+07:00", path, value=value
         ) from None
     offset = parsed.utcoffset()
     if offset is None or "T" not in value.upper():
         raise InvalidRecord(
-            f"{value!r} needs a date, a time and an explicit UTC offset, "
+            "%(value)r needs a date, a time and an explicit UTC offset, "
             "such as 2025-09-01T07:30:00+07:00",
             path,
+            value=value,
         )
     return parsed.astimezone(dt.UTC), _offset_text(offset, path)
 
@@ -415,23 +483,31 @@ def _decimal(
     above: Decimal | None,
 ) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-        raise InvalidRecord(f"must be a number; got {value!r}", path)
+        raise InvalidRecord("must be a number; got %(value)r", path, value=value)
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidRecord(f"must be a number; got {value!r}", path) from None
+        raise InvalidRecord("must be a number; got %(value)r", path, value=value) from None
     if not number.is_finite():
-        raise InvalidRecord(f"must be a finite number; got {value!r}", path)
+        raise InvalidRecord("must be a finite number; got %(value)r", path, value=value)
     exponent = number.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > places and number != round(number, places):
-        raise InvalidRecord(f"{value} has more than {places} decimal places", path)
+        raise InvalidRecord(
+            "%(value)s has more than %(places)s decimal places", path, value=value, places=places
+        )
     if minimum is not None and number < minimum:
-        raise InvalidRecord(f"{value} is below the minimum {minimum}", path)
+        raise InvalidRecord(
+            "%(value)s is below the minimum %(minimum)s", path, value=value, minimum=minimum
+        )
     if maximum is not None and number > maximum:
-        raise InvalidRecord(f"{value} is above the maximum {maximum}", path)
+        raise InvalidRecord(
+            "%(value)s is above the maximum %(maximum)s", path, value=value, maximum=maximum
+        )
     if above is not None and number <= above:
-        raise InvalidRecord(f"{value} must be greater than {above}", path)
+        raise InvalidRecord(
+            "%(value)s must be greater than %(above)s", path, value=value, above=above
+        )
     return number
 
 
@@ -439,6 +515,7 @@ __all__ = [
     "JSON_TEXT",
     "Fields",
     "TextFormat",
+    "add_months",
     "decode_text",
     "load_import_file",
     "nfc",

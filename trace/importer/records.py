@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..errors import GenealogyCycle, InvalidGtin, InvalidRecord
+from ..errors import GenealogyCycle, InvalidGtin, InvalidRecord, Phrase
 from ..gtin import Gln, Gtin
 from ..models import (
     CertLevel,
@@ -29,7 +29,7 @@ from ..models import (
     Scheme,
 )
 from .marks import StandardSpec, TrademarkSpec, read_standards, read_trademark
-from .reading import ASCII_CODE, Fields
+from .reading import ASCII_CODE, Fields, add_months
 from .vocabulary import (
     BIZ_STEPS,
     CBV_DISPOSITIONS,
@@ -202,7 +202,10 @@ def read_records(data: Mapping[str, Any], now: dt.datetime) -> Parsed:
     fmt = data.get("format")
     if fmt is not None and fmt != FORMAT:
         raise InvalidRecord(
-            f"unsupported format {fmt!r}; this version reads {FORMAT!r}", "$.format"
+            "unsupported format %(given)r; this version reads %(format)r",
+            "$.format",
+            given=fmt,
+            format=FORMAT,
         )
     parsed = Parsed()
     readers: dict[str, Callable[[Fields, int], Any]] = {
@@ -232,9 +235,10 @@ def _read_org(r: Fields) -> OrgSpec:
     for address in addresses:
         if address.effective_from in seen:
             raise InvalidRecord(
-                f"another address of this organisation ({seen[address.effective_from]}) "
-                f"already takes effect on {address.effective_from}",
+                "another address of this organisation (%(other)s) already takes effect on %(date)s",
                 f"{address.path}.effective_from",
+                other=seen[address.effective_from],
+                date=address.effective_from,
             )
         seen[address.effective_from] = address.path
     return OrgSpec(
@@ -255,7 +259,9 @@ def _read_address(r: Fields) -> AddressSpec:
     country = r.text("country", limit=2) or "VN"
     if not (len(country) == 2 and country.isascii() and country.isupper()):
         raise InvalidRecord(
-            f"must be an ISO 3166 two-letter code such as VN; got {country!r}", r.at("country")
+            "must be an ISO 3166 two-letter code such as VN; got %(value)r",
+            r.at("country"),
+            value=country,
         )
     return AddressSpec(
         path=r.path,
@@ -344,24 +350,30 @@ def _read_cert(r: Fields) -> CertSpec:
         low, high = STAR_BANDS[stars]
         if not low <= score < high:
             raise InvalidRecord(
-                f"a score of {score} does not give {stars} stars "
+                "a score of %(score)s does not give %(stars)s stars "
                 "(148/QĐ-TTg: 3 stars 50-69, 4 stars 70-89, 5 stars 90-100)",
                 r.at("score"),
+                score=score,
+                stars=stars,
             )
     valid_from = r.required_date("valid_from")
     valid_until = r.date("valid_until") or (
-        _add_months(valid_from, DEFAULT_VALIDITY_MONTHS) - dt.timedelta(days=1)
+        add_months(valid_from, DEFAULT_VALIDITY_MONTHS) - dt.timedelta(days=1)
     )
     if valid_until <= valid_from:
         raise InvalidRecord(
-            f"{valid_until} is not after valid_from {valid_from}; "
+            "%(valid_until)s is not after valid_from %(valid_from)s; "
             "a certificate must end after it starts",
             r.at("valid_until"),
+            valid_until=valid_until,
+            valid_from=valid_from,
         )
     status = r.enum("status", CertStatus, required=False) or CertStatus.VALID
     reason = r.text("status_reason", limit=500)
     if status in (CertStatus.REVOKED, CertStatus.SUPERSEDED) and reason is None:
-        raise InvalidRecord(f"a {status} certificate needs a status_reason", r.at("status_reason"))
+        raise InvalidRecord(
+            "a %(status)s certificate needs a status_reason", r.at("status_reason"), status=status
+        )
     return CertSpec(
         path=r.path,
         scheme=scheme,
@@ -389,12 +401,15 @@ def _read_stars(r: Fields, scheme: Scheme) -> int | None:
             raise InvalidRecord("an OCOP certificate needs its stars (3, 4 or 5)", r.at("stars"))
         if not 3 <= stars <= 5:
             raise InvalidRecord(
-                f"OCOP certificates have 3, 4 or 5 stars; got {stars} "
+                "OCOP certificates have 3, 4 or 5 stars; got %(stars)s "
                 "(1 and 2 stars get no certificate)",
                 r.at("stars"),
+                stars=stars,
             )
     elif stars is not None:
-        raise InvalidRecord(f"stars are for OCOP certificates, not {scheme}", r.at("stars"))
+        raise InvalidRecord(
+            "stars are for OCOP certificates, not %(scheme)s", r.at("stars"), scheme=scheme
+        )
     return stars
 
 
@@ -407,7 +422,10 @@ def _read_lot(r: Fields) -> LotSpec:
     produced_on, best_before = r.date("produced_on"), r.date("best_before")
     if produced_on and best_before and best_before < produced_on:
         raise InvalidRecord(
-            f"{best_before} is before produced_on {produced_on}", r.at("best_before")
+            "%(best_before)s is before produced_on %(produced_on)s",
+            r.at("best_before"),
+            best_before=best_before,
+            produced_on=produced_on,
         )
     return LotSpec(
         path=r.path,
@@ -430,10 +448,12 @@ def _read_event(r: Fields, index: int, now: dt.datetime) -> EventSpec:
     if kind is EventType.TRANSFORMATION and action is not None:
         raise InvalidRecord("a TransformationEvent has no action", r.at("action"))
     if kind is not EventType.TRANSFORMATION and action is None:
-        raise InvalidRecord(f"a {kind} needs an action (ADD, OBSERVE or DELETE)", r.at("action"))
+        raise InvalidRecord(
+            "a %(type)s needs an action (ADD, OBSERVE or DELETE)", r.at("action"), type=kind
+        )
     time, zone = r.time("time")
     if time > now + FUTURE_TOLERANCE:
-        raise InvalidRecord(f"{r.value['time']} is in the future", r.at("time"))
+        raise InvalidRecord("%(time)s is in the future", r.at("time"), time=r.value["time"])
     documents = _read_documents(r)
     if kind is EventType.TRANSACTION and not documents:
         raise InvalidRecord(
@@ -453,9 +473,10 @@ def _read_event(r: Fields, index: int, now: dt.datetime) -> EventSpec:
         event_id=event_id,
         type=kind,
         action=action,
-        biz_step=r.choice("biz_step", BIZ_STEPS, required=True, what="business step (CBV)") or "",
+        biz_step=r.choice("biz_step", BIZ_STEPS, required=True, what=Phrase("business step (CBV)"))
+        or "",
         disposition=r.choice(
-            "disposition", CBV_DISPOSITIONS, required=False, what="disposition (CBV)"
+            "disposition", CBV_DISPOSITIONS, required=False, what=Phrase("disposition (CBV)")
         ),
         time=time,
         time_zone=zone,
@@ -473,21 +494,25 @@ def _read_links(r: Fields, kind: EventType) -> list[LinkSpec]:
         for key in ("lots", "parent"):
             if key in r.value:
                 raise InvalidRecord(
-                    f"a TransformationEvent has inputs and outputs, not {key}", r.at(key)
+                    "a TransformationEvent has inputs and outputs, not %(member)s",
+                    r.at(key),
+                    member=key,
                 )
         links = _link_list(r, "inputs", LotRole.INPUT) + _link_list(r, "outputs", LotRole.OUTPUT)
         inputs = {link.lot for link in links if link.role is LotRole.INPUT}
         for link in links:
             if link.role is LotRole.OUTPUT and link.lot in inputs:
                 raise GenealogyCycle(
-                    f"lot {link.lot!r} is both an input and an output; "
-                    "a lot cannot be made from itself",
+                    "lot %(lot)r is both an input and an output; a lot cannot be made from itself",
                     link.path,
+                    lot=link.lot,
                 )
         return links
     for key in ("inputs", "outputs"):
         if key in r.value:
-            raise InvalidRecord(f"only a TransformationEvent has {key}; use lots", r.at(key))
+            raise InvalidRecord(
+                "only a TransformationEvent has %(member)s; use lots", r.at(key), member=key
+            )
     role = LotRole.CHILD if kind is EventType.AGGREGATION else LotRole.OBJECT
     links = _link_list(r, "lots", role)
     parent = r.code("parent", required=False)
@@ -508,7 +533,7 @@ def _link_list(r: Fields, key: str, role: LotRole) -> list[LinkSpec]:
         path = f"{base}[{i}]"
         link = _plain_link(item, path, role) or _careful_link(item, path, role)
         if link.lot in seen:
-            raise InvalidRecord(f"lot {link.lot!r} is listed twice", f"{path}.lot")
+            raise InvalidRecord("lot %(lot)r is listed twice", f"{path}.lot", lot=link.lot)
         seen.add(link.lot)
         links.append(link)
     return links
@@ -539,7 +564,7 @@ def _read_documents(r: Fields) -> list[dict[str, str]]:
     documents = []
     for i, item in enumerate(r.array("documents")):
         f = Fields(item, f"{r.at('documents')}[{i}]", FIELDS["documents"])
-        kind = f.choice("type", DOCUMENT_TYPES, required=True, what="document type (CBV)")
+        kind = f.choice("type", DOCUMENT_TYPES, required=True, what=Phrase("document type (CBV)"))
         assert kind is not None
         documents.append({"type": kind, "id": f.required_text("id")})
     return documents
@@ -554,17 +579,6 @@ def _read_recall(r: Fields) -> RecallSpec:
         by=r.code("by", required=False),
         at=at,
     )
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 __all__ = [

@@ -52,7 +52,8 @@ def write(job: Import, plan: Plan) -> None:
         savepoint.rollback()
         raise TraceError(
             "the database refused the import, most likely because another import wrote "
-            f"the same records at the same moment; run it again ({_first_line(error)})"
+            "the same records at the same moment; run it again (%(problem)s)",
+            problem=_first_line(error),
         ) from None
     except BaseException:
         savepoint.rollback()
@@ -162,17 +163,26 @@ class _Writer:
             recorded = {
                 (p, f, k.value, c)
                 for p, f, k, c in self.session.execute(
-                    select(AppliedStandard.product_id, AppliedStandard.facility_id,
-                           AppliedStandard.kind, AppliedStandard.code)
+                    select(
+                        AppliedStandard.product_id,
+                        AppliedStandard.facility_id,
+                        AppliedStandard.kind,
+                        AppliedStandard.code,
+                    )
                 )
             }
             rows = [row for key, row in standards.items() if key not in recorded]
             _bulk_insert(self.session, AppliedStandard, rows, self.now)
         marks = {
             (product_ids[x.code], t.office, t.number): {
-                "product_id": product_ids[x.code], "mark": t.mark, "number": t.number,
-                "owner": t.owner, "filed_on": t.filed_on, "granted_on": t.granted_on,
-                "classes": t.classes, "office": t.office,
+                "product_id": product_ids[x.code],
+                "mark": t.mark,
+                "number": t.number,
+                "owner": t.owner,
+                "filed_on": t.filed_on,
+                "granted_on": t.granted_on,
+                "classes": t.classes,
+                "office": t.office,
             }
             for x in self.job.p.products
             for t in x.trademarks

@@ -141,7 +141,7 @@ def test_submitting_a_form_twice_records_one_event(as_producer: FlaskClient, app
     # The same form sent again with other content is the same event id: refused.
     changed = post(as_producer, "/console/events/new", INSPECTION | {"lots-0-quantity": "1400"})
     assert changed.status_code == 409
-    assert "append-only" in text(changed)
+    assert "sự kiện chỉ được ghi thêm" in text(changed)
     assert snapshot(app) == after_first
 
 
@@ -176,7 +176,7 @@ def test_a_loop_in_the_genealogy_is_the_importers_refusal(
     }
     response = post(as_producer, "/console/events/new?kind=transformation", loop)
     assert response.status_code == 400
-    assert "closes a loop in the lot genealogy" in text(response)
+    assert "tạo thành vòng lặp trong phả hệ lô" in text(response)
     assert snapshot(app) == before
 
 
@@ -223,10 +223,10 @@ def test_another_organisations_facility_is_refused(as_producer: FlaskClient, app
 @pytest.mark.parametrize(
     ("change", "says"),
     [
-        ({"day": "2099-01-01"}, "is in the future"),
+        ({"day": "2099-01-01"}, "là thời điểm trong tương lai"),
         ({"day": "31/12/2025"}, "Not a valid date value"),
         ({"offset": "7"}, "+07:00"),
-        ({"lots-0-quantity": "nhiều"}, "must be a number"),
+        ({"lots-0-quantity": "nhiều"}, "phải là số"),
         ({"lots-0-lot": ""}, "Nhập mã lô"),
         ({"lots-0-lot": "", "lots-0-quantity": "", "lots-0-unit": ""}, "Cần ít nhất một lô"),
         ({"biz_step": "dancing"}, "Not a valid choice"),
@@ -336,16 +336,16 @@ def test_byte_order_mark_and_windows_line_endings(as_producer: FlaskClient, app:
     [
         # A bad time on the last row: the rows before it are not written either.
         ([*GOOD_ROWS[:3], GOOD_ROWS[3].replace("CB-1,,,,", "CB-1,,,,hôm qua")],
-         "row 5, column time"),
+         "dòng 5, cột time"),
         ([GOOD_ROWS[0], GOOD_ROWS[1].replace("100,kg", '"1,5",kg'), *GOOD_ROWS[2:]],
-         "row 3, column quantity: must be a number"),
+         "dòng 3, cột quantity: phải là số"),
         ([GOOD_ROWS[0], GOOD_ROWS[1], GOOD_ROWS[2].replace("VUNG-2026-0818", "BD-2026-1105"),
-          GOOD_ROWS[3]], "row 4, column lot: lô 'BD-2026-1105' không có trong các lô"),
+          GOOD_ROWS[3]], "dòng 4, cột lot: lô 'BD-2026-1105' không có trong các lô"),
         ([GOOD_ROWS[0].replace("NX-XUONG", "VH-XUONG"), *GOOD_ROWS[1:]],
-         "row 2, column facility: cơ sở 'VH-XUONG'"),
+         "dòng 2, cột facility: cơ sở 'VH-XUONG'"),
         ([GOOD_ROWS[0].replace("inspecting", "dancing"), *GOOD_ROWS[1:]],
-         "row 2, column biz_step: 'dancing' is not a known business step"),
-        ([*GOOD_ROWS[:3], GOOD_ROWS[3].replace("output", "")], "row 5, column role"),
+         "dòng 2, cột biz_step: 'dancing' không phải bước nghiệp vụ (CBV) đã biết"),
+        ([*GOOD_ROWS[:3], GOOD_ROWS[3].replace("output", "")], "dòng 5, cột role"),
     ],
 )  # fmt: skip
 def test_a_bad_row_refuses_the_whole_file(
@@ -380,7 +380,7 @@ def test_correcting_another_organisations_event_is_refused(
     before = snapshot(app)
     response = upload(as_producer, csv_file(row, header=header))
     assert response.status_code == 400
-    assert "row 2, column corrects" in text(response)
+    assert "dòng 2, cột corrects" in text(response)
     assert snapshot(app) == before
 
 
@@ -390,7 +390,7 @@ def test_a_changed_file_cannot_rewrite_an_event(as_producer: FlaskClient, app: F
     changed = [GOOD_ROWS[0].replace(",1500,", ",1400,"), *GOOD_ROWS[1:]]
     response = upload(as_producer, csv_file(*changed))
     assert response.status_code == 409
-    assert "row 2: event" in text(response)
+    assert "dòng 2: sự kiện" in text(response)
     assert snapshot(app) == before
 
 
@@ -400,18 +400,18 @@ def test_a_file_cut_mid_row(as_producer: FlaskClient, app: Flask) -> None:
     before = snapshot(app)
     response = upload(as_producer, cut)
     assert response.status_code == 400
-    assert "row 5" in text(response) and "cut short" in text(response)
+    assert "dòng 5" in text(response) and "bị cắt cụt" in text(response)
     assert snapshot(app) == before
 
 
 @pytest.mark.parametrize(
     ("raw", "says"),
     [
-        (b"", "is empty"),
-        (csv_file(), "no rows"),
-        ("event_id,type\n".encode("cp1258") + "KT-1,Bánh cáy".encode("cp1258"), "not UTF-8"),
-        (csv_file(GOOD_ROWS[1], header=GOOD_ROWS[0]), "the first row must be the header"),
-        (csv_file(*GOOD_ROWS, header=HEADER + ",colour"), "unknown column"),
+        (b"", "tệp trống"),
+        (csv_file(), "không có dòng sự kiện nào"),
+        ("event_id,type\n".encode("cp1258") + "KT-1,Bánh cáy".encode("cp1258"), "văn bản UTF-8"),
+        (csv_file(GOOD_ROWS[1], header=GOOD_ROWS[0]), "dòng đầu tiên phải là dòng tiêu đề"),
+        (csv_file(*GOOD_ROWS, header=HEADER + ",colour"), "không có cột 'colour'"),
         (b"PK\x03\x04" + bytes(100), "Excel"),
         (b"x" * (1024 * 1024 + 1), "1 MiB"),
     ],
@@ -432,7 +432,7 @@ def test_more_than_five_thousand_rows(as_producer: FlaskClient, app: Flask) -> N
     before = snapshot(app)
     response = upload(as_producer, csv_file(*(row.format(i) for i in range(5001))))
     assert response.status_code == 400
-    assert "more than 5,000 rows" in text(response)
+    assert "có hơn 5,000 dòng" in text(response)
     assert snapshot(app) == before
 
 
