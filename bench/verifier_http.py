@@ -37,14 +37,14 @@ PHONE = "Mozilla/5.0 (Linux; Android 10) AppleWebKit/537.36 Mobile Safari/537.36
 
 def free_port() -> int:
     # Four digits at most: the base URL must fit the stamp's QR symbol (21 characters).
-    for port in range(8100, 9999):
+    for port in range(5301, 5321):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise SystemExit("no free port from 8100 to 9999")
+    raise SystemExit("no free port from 5301 to 5320")
 
 
 def run(env: dict[str, str], *args: str) -> str:

@@ -12,13 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from ocop.trace.errors import DomainError
 
+from .proxies import DEFAULT_TRUSTED, parse_networks
+
 if TYPE_CHECKING:
     from ocop.keys.keystore import Keystore
+    from ocop.stamps.copies import CopyRule
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_RATE_LIMIT = "300/minute"
+# Codes, not requests: a 1,000-code bulk check costs a worker what 1,000 scans do.
+DEFAULT_BULK_LIMIT = "1000/minute"
+DEFAULT_BULK_TOKEN_LIMIT = "20000/minute"  # noqa: S105 (a budget, not a secret)
 
 
 class ConfigError(DomainError):
@@ -35,7 +41,19 @@ class Settings:
     # Per process by default; several workers share counts through e.g. redis://.
     rate_limit_storage: str = "memory://"
     proxy_hops: int = 0
+    # Peers whose X-Forwarded-For is believed (web/proxies.py).
+    trusted_proxies: tuple[Any, ...] = field(
+        default_factory=lambda: parse_networks(",".join(DEFAULT_TRUSTED))
+    )
+    bulk_limit: str | None = DEFAULT_BULK_LIMIT
+    bulk_token_limit: str | None = DEFAULT_BULK_TOKEN_LIMIT
+    # Wrong PINs that lock a stamp's claim for a day (stamps.scans.take_pin_attempt).
+    pin_attempts: int = 10
+    # PostgreSQL: wait for each scan's WAL flush (docs/scan-path.md).
+    scan_sync_commit: bool = True
     max_batch: int = 1_000_000
+    # Independent sightings (a new device on a new network) after which a stamp
+    # is suspect; the variable keeps its first name, OCOP_DEVICE_THRESHOLD.
     device_threshold: int = 10
     secret_key: str = field(default="", repr=False)
     pin_secret: str = field(default="", repr=False)
@@ -54,11 +72,24 @@ class Settings:
             rate_limit=_rate_limit(env.get("OCOP_RATE_LIMIT", DEFAULT_RATE_LIMIT)),
             rate_limit_storage=env.get("OCOP_RATE_LIMIT_STORAGE", "memory://"),
             proxy_hops=_whole(env, "OCOP_PROXY_HOPS", 0, minimum=0),
+            trusted_proxies=_networks(env.get("OCOP_TRUSTED_PROXIES", ",".join(DEFAULT_TRUSTED))),
+            bulk_limit=_rate_limit(env.get("OCOP_BULK_LIMIT", DEFAULT_BULK_LIMIT)),
+            bulk_token_limit=_rate_limit(
+                env.get("OCOP_BULK_TOKEN_LIMIT", DEFAULT_BULK_TOKEN_LIMIT)
+            ),
+            pin_attempts=_whole(env, "OCOP_PIN_ATTEMPTS", 10, minimum=1),
+            scan_sync_commit=_switch(env, "OCOP_SCAN_SYNC_COMMIT", True),
             max_batch=_whole(env, "OCOP_MAX_BATCH", 1_000_000, minimum=1),
             device_threshold=_whole(env, "OCOP_DEVICE_THRESHOLD", 10, minimum=1),
             secret_key=env.get("OCOP_SECRET_KEY", ""),
             pin_secret=env.get("OCOP_PIN_SECRET", ""),
         )
+
+    @property
+    def copy_rule(self) -> CopyRule:
+        from ocop.stamps.copies import CopyRule
+
+        return CopyRule(sightings=self.device_threshold)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
@@ -114,8 +145,36 @@ def _base_url(value: str) -> str:
 
 
 def _rate_limit(value: str) -> str | None:
+    from limits import parse_many
+
     value = value.strip()
-    return None if value.lower() in {"off", "none", "0", ""} else value
+    if value.lower() in {"off", "none", "0", ""}:
+        return None
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{value!r} is not a rate limit; write e.g. 300/minute, or off"
+        ) from None
+    return value
+
+
+def _networks(value: str) -> tuple[Any, ...]:
+    try:
+        return parse_networks(value)
+    except ValueError as error:
+        raise ConfigError(f"OCOP_TRUSTED_PROXIES: {error}") from None
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "on", "true", "yes"}:
+        return True
+    if raw in {"0", "off", "false", "no"}:
+        return False
+    raise ConfigError(f"{name} must be on or off, not {raw!r}")
 
 
 def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -82,5 +82,9 @@ class ReportAlreadyHandled(ReportRefused):
     """Someone handled this report before."""
 
 
+class NotAStamp(ReportRefused):
+    """A report about text that does not even parse as a stamp code: there is nothing to report."""
+
+
 class UnknownStamp(WorkflowError):
     """No batch with this number, or no stamp with this index in it."""

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select
 
 from ocop.stamps import ScanContext, StampScan, StampToken, Verifier
+from ocop.stamps.copies import CopyRule
 from ocop.stamps.models import StampDevice
 from ocop.trace.db import utcnow
 from tests import factories as f
@@ -25,7 +26,7 @@ def test_parallel_scans_are_all_counted(clean_database):
 
     def scan(n: int) -> int:
         with database.transaction() as session:
-            verdict = Verifier(session, device_threshold=1000).verify(
+            verdict = Verifier(session, rule=CopyRule(sightings=1000)).verify(
                 text, now=utcnow(), scan=ScanContext(device=f"device-{n % 10}")
             )
             return verdict.scans.count

@@ -82,9 +82,10 @@ def analytics() -> tuple[str, int]:
         filters.period.start.isoformat(),
         filters.period.end.isoformat(),
     )
-    threshold = current_app.config["OCOP"].device_threshold
+    settings = current_app.config["OCOP"]
+    threshold = settings.device_threshold
     dashboard = scans.dashboard(
-        session, filters.scope, filters.period, device_threshold=threshold, top=TOP
+        session, filters.scope, filters.period, rule=settings.copy_rule, top=TOP
     )
     page = {
         "dashboard": dashboard,
