@@ -16,6 +16,7 @@ from .api import api_token_key, bulk_cost, has_api_token
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
+from .ratelimit import storage_uri
 
 LANGUAGES = ("vi", "en")
 
@@ -103,7 +104,7 @@ def _limit(app: Flask, settings: Settings) -> None:
         key_func=get_remote_address,  # the client as TrustedProxyFix leaves it
         # One budget per client across every route (a page and its API share it).
         application_limits=[settings.rate_limit] if settings.rate_limit else [],
-        storage_uri=settings.rate_limit_storage,
+        storage_uri=storage_uri(settings.rate_limit_storage),
         storage_options={"socket_timeout": 1, "socket_connect_timeout": 1} if shared else {},
         in_memory_fallback_enabled=shared,
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "ocop"),
@@ -149,14 +150,24 @@ def _limit_codes(app: Flask, limiter: Limiter, settings: Settings) -> None:
     app.view_functions[bulk] = view
 
 
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    # One pass over what is there: Headers.setdefault raises and catches a
+    # KeyError for every header it adds, on every response.
+    present = {name.lower() for name, _value in headers.items()}
+    for name, value in _SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", "max-age=31536000")
     return response
