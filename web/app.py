@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.on_dispose(counter.close)
     app.extensions["ocop.counter"] = counter
     app.extensions["ocop.facts"] = FactsCache()
+    app.extensions["ocop.rule"] = settings.copy_rule
     if settings.proxy_hops:
         app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, settings.proxy_hops, settings.trusted_proxies

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from ocop.stamps import Verdict
@@ -35,6 +34,7 @@ from ocop.trace.db import VIETNAM
 from ocop.trace.provinces import PROVINCES
 
 from .cache import TtlCache
+from .languages import select_locale
 from .presenters import stamp_details, verdict_json
 
 KEEP = 60.0
@@ -109,7 +109,7 @@ def verdict_page(
     key: Hashable = (
         batch.id if batch else None,
         batch.version if batch else None,
-        str(get_locale() or "vi"),
+        select_locale(),
         today,
         verdict.status,
         verdict.reasons,

@@ -16,9 +16,8 @@ from .api import api_token_key, bulk_cost, has_api_token
 from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
+from .languages import select_locale
 from .ratelimit import storage_uri
-
-LANGUAGES = ("vi", "en")
 
 # No script anywhere on the public side, so none is allowed; images may be
 # data: URIs (the QR on a product page) or ours.
@@ -26,13 +25,6 @@ CSP = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-
-
-def select_locale() -> str:
-    asked = request.args.get("lang") or request.cookies.get("lang")
-    if asked in LANGUAGES:
-        return asked
-    return request.accept_languages.best_match(LANGUAGES, default="vi") or "vi"
 
 
 class ConsoleSessions(SecureCookieSessionInterface):

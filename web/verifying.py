@@ -18,7 +18,7 @@ def verifier() -> Verifier:
     extensions = current_app.extensions
     return Verifier(
         request_session,
-        rule=current_app.config["OCOP"].copy_rule,
+        rule=extensions["ocop.rule"],
         cache=extensions["ocop.cache"],
         facts=extensions["ocop.facts"],
         counter=extensions["ocop.counter"],
