@@ -60,6 +60,12 @@ def network_prefix(address: str | None) -> str:
     return str(ipaddress.ip_network(f"{address}/48", strict=False))
 
 
+def _prefix() -> str:
+    if "network_prefix" not in g:
+        g.network_prefix = network_prefix(request.remote_addr)
+    return g.network_prefix
+
+
 def _keyed(label: bytes, value: str, length: int = 32) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, label + value.encode(), hashlib.sha256).hexdigest()[:length]
@@ -73,8 +79,8 @@ def device_id() -> str:
         if g.device_new:
             agent = request.headers.get("User-Agent", "")[:_AGENT_CHARS]
             day = vietnam_today().isoformat()
-            # 43 characters of url-safe text, the length a random cookie has.
-            g.device_id = _keyed(b"anon:", f"{network_prefix(request.remote_addr)}|{agent}|{day}")
+            # 32 hex characters: a value the cookie pattern accepts back.
+            g.device_id = _keyed(b"anon:", f"{_prefix()}|{agent}|{day}")
         else:
             g.device_id = cookie
     return g.device_id
@@ -87,7 +93,7 @@ def device_hash() -> str:
 
 
 def network_hash() -> str:
-    return _keyed(b"network:", network_prefix(request.remote_addr))
+    return _keyed(b"network:", _prefix())
 
 
 def scan_context() -> ScanContext | None:

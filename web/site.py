@@ -101,7 +101,9 @@ def _limit(app: Flask, settings: Settings) -> None:
         in_memory_fallback_enabled=shared,
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "ocop"),
         enabled=settings.rate_limit is not None,
-        headers_enabled=True,
+        # X-RateLimit-* on every answer cost a storage read per request; a 429
+        # still says Retry-After (web/errors.py).
+        headers_enabled=False,
     )
     limiter.init_app(app)
     # Flask-Limiter holds only weak references to its limiters: keep this one alive.
