@@ -1,5 +1,7 @@
 """The public verifier under load: gunicorn (gunicorn.conf.py, 2 workers), wrk on loopback.
 
+OCOP_THREADS=1 runs one thread per worker (sync-like), for comparison.
+
 For each database it loads the demo, issues 2,000 stamps, starts gunicorn with
 the rate limiter on (budgets too large to be hit, so its cost is measured), and
 measures with wrk (2 threads x 16 connections, --seconds each):
@@ -334,7 +336,11 @@ def main() -> None:
             flooded, refused = flood(base, tokens, api_lua, max(3, args.seconds // 2))
             sync = "" if args.scan_sync_commit == "on" else ", scan commits not synchronous"
             sync += f", limits in {args.limit_storage.split(':')[0]}"
-            print(f"{engine}, gunicorn 2 sync workers, wrk 2 threads x 16 connections{sync}")
+            threads = os.environ.get("OCOP_THREADS", "4")
+            print(
+                f"{engine}, gunicorn 2 workers x {threads} threads, "
+                f"wrk 2 threads x 16 connections{sync}"
+            )
             print(f"  trivial /healthz       {trivial['rate']:8.0f} req/s  p99 "
                   f"{trivial['p99']:6.1f} ms")
             for label, result in (("GET /api/v1/verify/..", api), ("GET /V/.. (HTML)", page)):
