@@ -12,8 +12,8 @@ workers = int(os.environ.get("OCOP_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = int(os.environ.get("OCOP_THREADS", 4))
 # Recycle workers now and then, staggered, so no slow leak can grow for ever.
-max_requests = 10_000
-max_requests_jitter = 1_000
+max_requests = int(os.environ.get("OCOP_MAX_REQUESTS", 10_000))
+max_requests_jitter = max_requests // 10
 timeout = 30
 accesslog = "-"
 # No client addresses and no query strings: neither belongs in a log.

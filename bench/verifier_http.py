@@ -276,6 +276,9 @@ def main() -> None:
             "OCOP_BASE_URL": f"http://127.0.0.1:{port}",
             "OCOP_BIND": f"127.0.0.1:{port}",
             "OCOP_WORKERS": "2",
+            # No recycling mid-run: a recycled gthread worker drops its clients'
+            # keep-alive connections, which wrk counts as timeouts (a browser retries).
+            "OCOP_MAX_REQUESTS": "0",
             "OCOP_SCAN_SYNC_COMMIT": args.scan_sync_commit,
             "OCOP_RATE_LIMIT_STORAGE": args.limit_storage,
         }
