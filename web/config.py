@@ -154,7 +154,7 @@ def _rate_limit(value: str) -> str | None:
         parse_many(value)
     except ValueError:
         raise ConfigError(
-            f"{value!r} is not a rate limit; write e.g. 300/minute, or off"
+            "%(value)r is not a rate limit; write e.g. 300/minute, or off", value=value
         ) from None
     return value
 
@@ -163,7 +163,7 @@ def _networks(value: str) -> tuple[Any, ...]:
     try:
         return parse_networks(value)
     except ValueError as error:
-        raise ConfigError(f"OCOP_TRUSTED_PROXIES: {error}") from None
+        raise ConfigError("OCOP_TRUSTED_PROXIES: %(error)s", error=str(error)) from None
 
 
 def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -174,7 +174,7 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if raw in {"0", "off", "false", "no"}:
         return False
-    raise ConfigError(f"{name} must be on or off, not {raw!r}")
+    raise ConfigError("%(name)s must be on or off, not %(raw)r", name=name, raw=raw)
 
 
 def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
