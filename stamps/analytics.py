@@ -34,9 +34,9 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from ocop.trace.db import VIETNAM, UtcDateTime
 from ocop.trace.models import Lot, Product
 
+from .copies import CopyRule
 from .models import ScanLog, StampBatch, StampScan
 from .serial import Serial
-from .verify import suspect_rules
 
 K = TypeVar("K")
 
@@ -178,6 +178,8 @@ class SuspectStamp:
     first_at: dt.datetime
     last_at: dt.datetime
     reasons: tuple[str, ...]  # the verifier's reason codes
+    sightings: int = 0
+    far_apart: int = 0
 
     @property
     def batch(self) -> int:
@@ -358,16 +360,16 @@ def suspect_stamps(
     batch_ids: Collection[int] | None,
     period: Period,
     *,
-    device_threshold: int,
+    rule: CopyRule,
     batches: dict[int, BatchInfo] | None = None,
     limit: int = 50,
 ) -> tuple[list[SuspectStamp], int]:
     """Stamps the verifier flags as ``suspect`` that were scanned in the period.
 
-    The rule is the verifier's own (:func:`suspect_rules`). Returns the most
-    telling ``limit`` stamps (most devices first) and how many there are in all.
+    The rule is the verifier's own (:meth:`CopyRule.conditions`). Returns the
+    most telling ``limit`` stamps (most sightings first) and how many there are in all.
     """
-    rules = suspect_rules(_SCANS.c.devices, _SCANS.c.pin_claims, device_threshold)
+    rules = rule.conditions(_SCANS.c.sightings, _SCANS.c.far_apart, _SCANS.c.pin_claims)
     query = select(
         _SCANS.c.batch_id,
         _SCANS.c.index,
@@ -376,6 +378,8 @@ def suspect_stamps(
         _SCANS.c.pin_claims,
         _SCANS.c.first_at,
         _SCANS.c.last_at,
+        _SCANS.c.sightings,
+        _SCANS.c.far_apart,
         func.count().over(),
     ).where(
         or_(*(condition for condition, _reason in rules)),
@@ -384,17 +388,20 @@ def suspect_stamps(
     )
     query = _within(query, _SCANS.c.batch_id, batch_ids)
     query = query.order_by(
-        _SCANS.c.devices.desc(), _SCANS.c.pin_claims.desc(), _SCANS.c.batch_id, _SCANS.c.index
+        _SCANS.c.sightings.desc(),
+        _SCANS.c.pin_claims.desc(),
+        _SCANS.c.devices.desc(),
+        _SCANS.c.batch_id,
+        _SCANS.c.index,
     ).limit(limit)
     rows = session.execute(query).all()
-    found = [_suspect(row, batches or {}, device_threshold) for row in rows]
+    found = [_suspect(row, batches or {}, rule) for row in rows]
     return found, rows[0][-1] if rows else 0
 
 
-def _suspect(row: Any, batches: dict[int, BatchInfo], device_threshold: int) -> SuspectStamp:
-    batch_id, index, count, devices, pin_claims, first_at, last_at, _total = row
+def _suspect(row: Any, batches: dict[int, BatchInfo], rule: CopyRule) -> SuspectStamp:
+    batch_id, index, count, devices, pin_claims, first_at, last_at, sightings, far, _total = row
     info = batches.get(batch_id)
-    rules = suspect_rules(devices, pin_claims, device_threshold)
     return SuspectStamp(
         serial=Serial(batch_id, index),
         lot_code=info.lot_code if info else None,
@@ -404,7 +411,9 @@ def _suspect(row: Any, batches: dict[int, BatchInfo], device_threshold: int) -> 
         pin_claims=pin_claims,
         first_at=first_at,
         last_at=last_at,
-        reasons=tuple(reason.value for hit, reason in rules if hit),
+        reasons=tuple(reason.value for reason in rule.reasons(sightings, far, pin_claims)),
+        sightings=sightings,
+        far_apart=far,
     )
 
 
@@ -441,7 +450,7 @@ def scans_since(
 
 
 def dashboard(
-    session: Session, scope: Scope, period: Period, *, device_threshold: int, top: int = 30
+    session: Session, scope: Scope, period: Period, *, rule: CopyRule, top: int = 30
 ) -> Dashboard:
     """Everything the analytics page shows for ``scope`` over ``period``."""
     batches = batches_in(session, scope)
@@ -450,7 +459,7 @@ def dashboard(
     days = per_day(rows, period)
     total = sum((counts for _day, counts in days), Counts())
     suspects, suspect_total = suspect_stamps(
-        session, batch_ids, period, device_threshold=device_threshold, batches=batches
+        session, batch_ids, period, rule=rule, batches=batches
     )
     shared = places(session, batch_ids, period)
     return Dashboard(

@@ -216,9 +216,7 @@ def _verify_offline(text: str, trust_file: str | None) -> dict[str, Any]:
 
 def _verify_online(text: str) -> dict[str, Any]:
     with _database().transaction() as session:
-        verdict = Verifier(session, device_threshold=_settings().device_threshold).verify(
-            text, now=utcnow()
-        )
+        verdict = Verifier(session, rule=_settings().copy_rule).verify(text, now=utcnow())
         out: dict[str, Any] = {"status": verdict.status, "reasons": list(verdict.reasons)}
         _add_token(out, verdict.token, verdict.key)
         if verdict.known and verdict.batch is not None:

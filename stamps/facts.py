@@ -1,13 +1,18 @@
-"""What the verifier needs to know about a batch, read in one query.
+"""What the verifier needs to know about a batch, read in one query, cached by version.
 
 A scan is the hot path of the whole service, so the facts come from one Core
-SELECT into a plain value instead of a graph of ORM objects; the page's
-details (product, journey) are loaded separately and may be cached.
+SELECT into a plain value instead of a graph of ORM objects, together with the
+facts version (:class:`~ocop.stamps.models.FactsVersion`) they were read at. A
+:class:`FactsCache` keeps them per process; whoever uses one compares the
+version it holds with the version the database gives now (the scan statement
+returns it), so a recall, a void or a revocation shows on the very next scan.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -17,7 +22,7 @@ from ocop.keys.models import IssuerKey
 from ocop.keys.trustlist import KeyStatus
 from ocop.trace.models import Lot, Organisation, Product, Recall
 
-from .models import BatchStatus, StampBatch
+from .models import BatchStatus, FactsVersion, StampBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class BatchFacts:
     producer_name: str
     recall_notice: str | None
     recalled_at: dt.datetime | None
+    version: int = 0
 
 
 _b, _k, _l = StampBatch.__table__, IssuerKey.__table__, Lot.__table__
@@ -51,6 +57,9 @@ _latest_recall = (
     .correlate(_l)
     .scalar_subquery()
 )
+
+_v = FactsVersion.__table__
+_VERSION = select(_v.c.version).where(_v.c.id == 1)
 
 _FACTS = (
     select(
@@ -70,6 +79,7 @@ _FACTS = (
         _o.c.name,
         _r.c.notice,
         _r.c.recalled_at,
+        _VERSION.scalar_subquery(),
     )
     .join(_k, _k.c.id == _b.c.key_id)
     .join(_l, _l.c.id == _b.c.lot_id)
@@ -101,6 +111,7 @@ def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
         producer_name,
         notice,
         recalled_at,
+        version,
     ) = row
     return BatchFacts(
         id=id_,
@@ -119,4 +130,43 @@ def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
         producer_name=producer_name,
         recall_notice=notice,
         recalled_at=recalled_at,
+        version=version or 0,
     )
+
+
+def facts_version(session: Session) -> int:
+    """The facts version now (0 before anything was ever recorded)."""
+    return session.connection().execute(_VERSION).scalar() or 0
+
+
+class FactsCache:
+    """Batch facts per process, each under the version it was read at; safe across threads.
+
+    Holds at most ``size`` batches, the least recently used going first. It
+    never decides whether facts are fresh: the caller compares versions.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._items: OrderedDict[int, BatchFacts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, batch_id: int) -> BatchFacts | None:
+        with self._lock:
+            facts = self._items.get(batch_id)
+            if facts is not None:
+                self._items.move_to_end(batch_id)
+            return facts
+
+    def put(self, facts: BatchFacts) -> None:
+        with self._lock:
+            held = self._items.get(facts.id)
+            if held is None or held.version <= facts.version:
+                self._items[facts.id] = facts
+                self._items.move_to_end(facts.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

@@ -77,6 +77,17 @@ class StampScan(Base):
     first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     last_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     pin_claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Copy detection (stamps/copies.py): a sighting is a device new to the stamp
+    # on a network new to it; far_apart counts places shared too far apart too soon.
+    sightings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    far_apart: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The last place a scanner shared, and from which network (a keyed hash).
+    place: Mapped[str | None] = mapped_column(String(100))
+    place_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    place_network: Mapped[str | None] = mapped_column(String(32))
+    # PIN entries in the current window (stamps/pins.py): the stamp's own guess budget.
+    pin_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_window_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class StampDevice(Base):
@@ -89,6 +100,34 @@ class StampDevice(Base):
                                        primary_key=True, autoincrement=False)
     device: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class StampNetwork(Base):
+    """Each network (a keyed hash of its address prefix) that scanned a stamp."""
+
+    __tablename__ = "stamp_networks"
+
+    batch_id: Mapped[int] = mapped_column(primary_key=True)
+    index: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                       primary_key=True, autoincrement=False)
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class FactsVersion(Base):
+    """One number that moves whenever a record a verdict reads changes.
+
+    Database triggers (migration 0006) bump it on any change to batches, keys,
+    lots, products, organisations, recalls and certifications, in the same
+    transaction as the change; the verifier caches batch facts per process
+    under it, and each counted scan reads it, so a recall, a void or a
+    revocation shows on the very next scan whichever code path wrote it.
+    """
+
+    __tablename__ = "facts_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class ScanLog(Base):
@@ -113,8 +152,10 @@ class ScanLog(Base):
 
 __all__ = [
     "BatchStatus",
+    "FactsVersion",
     "ScanLog",
     "StampBatch",
     "StampDevice",
+    "StampNetwork",
     "StampScan",
 ]

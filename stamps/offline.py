@@ -47,6 +47,7 @@ class Reason(StrEnum):
     NO_VALID_CERTIFICATE = "no_valid_certificate"
     PAST_BEST_BEFORE = "past_best_before"
     SCAN_LIMIT_EXCEEDED = "scan_limit_exceeded"
+    SEEN_FAR_APART = "seen_far_apart"
     PIN_CLAIMED_TWICE = "pin_claimed_twice"
 
 

@@ -7,7 +7,6 @@ upper-case base32 so the whole URL stays in the QR alphanumeric alphabet.
 
 from __future__ import annotations
 
-import base64
 import functools
 import re
 import struct
@@ -35,6 +34,9 @@ UINT32_MAX = 2**32 - 1
 # non-ASCII letters (dotless ı, long ſ, Kelvin K) onto base32 letters.
 _BASE32 = re.compile(r"[A-Za-z2-7]+")
 _PATH_MARKERS = ("/V/", "/v/")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_DIGITS = "0123456789abcdefghijklmnopqrstuv"
+_TO_PYTHON_DIGITS = str.maketrans(_ALPHABET + _ALPHABET.lower(), _DIGITS + _DIGITS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class StampToken:
     index: int
     signature: bytes
     _header: bytes = field(init=False, repr=False, compare=False)
+    # The canonical text, once known: a parsed token is its input upper-cased.
+    _text: str | None = field(init=False, repr=False, compare=False, default=None)
     version: ClassVar[int] = VERSION
 
     def __post_init__(self) -> None:
@@ -73,11 +77,15 @@ class StampToken:
         and a copy on another site is a question for the online verifier.
         Percent-escapes are not decoded; a real token never needs them.
         """
-        raw = _decode(_find_token(text))
+        found = _find_token(text)
+        raw = _decode(found)
         version, prefix, batch, index = _HEADER.unpack_from(raw)
         if version != VERSION:
             raise MalformedToken("unsupported version %(version)s", version=version)
-        return cls(prefix, batch, index, raw[_HEADER.size :])
+        token = cls(prefix, batch, index, raw[_HEADER.size :])
+        # _decode refused every spelling but the canonical one, in either case.
+        object.__setattr__(token, "_text", found.upper())
+        return token
 
     @property
     def signed_bytes(self) -> bytes:
@@ -93,6 +101,8 @@ class StampToken:
 
     def encode(self) -> str:
         """Upper-case base32 without padding: 130 characters."""
+        if self._text is not None:
+            return self._text
         return base32(self.to_bytes())
 
     def verify(self, public_key: Ed25519PublicKey) -> bool:
@@ -184,10 +194,12 @@ def _decode(token: str) -> bytes:
         )
     if not _BASE32.fullmatch(token):
         raise MalformedToken("characters outside base32 (A-Z, 2-7)")
-    token = token.upper()
-    raw = base64.b32decode(token + "=" * (-len(token) % 8))
+    # int(..., 32) reads base 32 in C once the RFC 4648 alphabet is spelled as
+    # Python's digits (0-9a-v): ten times faster than base64.b32decode's loop.
+    number = int(token.translate(_TO_PYTHON_DIGITS), 32)
     # 130 characters carry 650 bits for 648: two spellings would decode alike
     # unless the spare bits must be zero.
-    if len(raw) != _RAW_LENGTH or base32(raw) != token:
+    spare = TOKEN_LENGTH * 5 - _RAW_LENGTH * 8
+    if number & ((1 << spare) - 1):
         raise MalformedToken("not the canonical base32 of a code")
-    return raw
+    return (number >> spare).to_bytes(_RAW_LENGTH, "big")

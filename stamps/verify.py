@@ -21,11 +21,19 @@ from ocop.trace.db import vietnam_today
 from ocop.trace.models import Certification, Product
 from ocop.trace.queries import latest_ocop_certificate
 
+from .copies import CopyRule
 from .errors import MalformedToken
-from .facts import BatchFacts, batch_facts
+from .facts import BatchFacts, FactsCache, batch_facts, facts_version
 from .models import BatchStatus
 from .offline import Finding, Reason, SignedStamp, VerdictStatus, authenticate, key_not_revoked
-from .scans import ScanSummary, record_scan, scan_summary
+from .scans import (
+    ScanCounter,
+    ScanParams,
+    ScanSummary,
+    record_scan,
+    scan_summaries,
+    scan_summary,
+)
 from .serial import Serial
 from .token import StampToken
 
@@ -68,9 +76,14 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class ScanContext:
-    """Who is scanning, when the scan should be counted (a person, not a bot)."""
+    """Who is scanning, when the scan should be counted (a person, not a bot).
+
+    ``device`` and ``network`` are keyed hashes the web makes (web/scanning.py);
+    the copy rule (stamps/copies.py) counts a new device on a new network.
+    """
 
     device: str | None
+    network: str | None = None
     place: str | None = None
 
 
@@ -78,7 +91,7 @@ class ScanContext:
 class _Context:
     stamp: SignedStamp
     today: dt.date
-    device_threshold: int
+    rule: CopyRule
     certificate_of: Callable[[int], Certification | None]
     batch: BatchFacts | None = None
     certificate: Certification | None = None
@@ -145,27 +158,12 @@ def _before_best_before(ctx: _Context) -> Sequence[Finding]:
     return []
 
 
-def suspect_rules(
-    devices: Any, pin_claims: Any, device_threshold: int
-) -> tuple[tuple[Any, Reason], ...]:
-    """When a stamp's scan history looks like a copy: (condition, reason) pairs.
-
-    The one statement of the rule. Given numbers, each condition is a bool; given
-    SQL columns, a SQL expression, so that analytics select the very stamps the
-    verifier flags.
-    """
-    return (
-        (devices > device_threshold, Reason.SCAN_LIMIT_EXCEEDED),
-        (pin_claims > 1, Reason.PIN_CLAIMED_TWICE),
-    )
-
-
 def _scan_pattern_plausible(ctx: _Context) -> Sequence[Finding]:
     scans = ctx.scans
     if scans is None:
         return []
-    rules = suspect_rules(scans.devices, scans.pin_claims, ctx.device_threshold)
-    return [Finding(VerdictStatus.SUSPECT, reason) for hit, reason in rules if hit]
+    reasons = ctx.rule.reasons(scans.sightings, scans.far_apart, scans.pin_claims)
+    return [Finding(VerdictStatus.SUSPECT, reason) for reason in reasons]
 
 
 BATCH_CHECKS: tuple[Check, ...] = (
@@ -194,40 +192,77 @@ class Cache(Protocol):
 class Verifier:
     """Verifies stamps against this server's records; one per request or command.
 
-    A batch's facts are read fresh for every verdict, in one query. Keys and
-    certificates may come from ``cache``, which a web process shares between
-    requests: keys never change but for their status, which the batch's facts
-    carry fresh; a certificate's change shows once the cache lets go of it.
+    On its own it reads a batch's facts fresh for each verdict, in one query.
+    A web process shares between requests:
+
+    - ``facts``, batch facts under the facts version they were read at; a
+      counted scan returns the version now, any other verdict reads it once
+      per Verifier, and facts of another version are read again;
+    - ``counter``, which counts scans on its own connection (no Session);
+    - ``cache``, keys and certificates: keys never change but for their
+      status, which the batch's facts carry fresh; certificates are kept under
+      the facts version too when it is known, for a few seconds otherwise.
+
+    ``session`` may be a callable that opens one: a scan whose facts, keys and
+    certificate are all cached then opens no Session at all.
     """
 
     def __init__(
         self,
-        session: Session,
+        session: Session | Callable[[], Session],
         *,
-        device_threshold: int = 10,
+        rule: CopyRule | None = None,
         writer: Session | None = None,
         cache: Cache | None = None,
+        facts: FactsCache | None = None,
+        counter: ScanCounter | None = None,
     ) -> None:
-        self.session = session
-        # Where scans are counted: by default the reading session; a web request
-        # passes a short write transaction so that reading takes no write lock.
-        self.writer = writer or session
-        self.device_threshold = device_threshold
+        self._session_source = session
+        self._session: Session | None = session if isinstance(session, Session) else None
+        # Where scans are counted without a counter: by default the reading
+        # session; a caller may pass a short write transaction.
+        self._writer = writer
+        self.rule = rule or CopyRule()
         self._cache = cache or _RequestCache()
-        self._keys = _CachedKeys(DatabaseKeySource(session), self._cache)
+        self._keys = _CachedKeys(lambda: DatabaseKeySource(self.session), self._cache)
         self._batches: dict[int, BatchFacts | None] = {}
+        self._facts = facts
+        self._counter = counter
+        self._version: int | None = None
+        self._summaries: dict[tuple[int, int], ScanSummary] | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            assert callable(self._session_source)
+            self._session = self._session_source()
+        return self._session
 
     def _certificate(self, product_id: int, today: dt.date) -> Certification | None:
         def load() -> Certification | None:
             product = self.session.get(Product, product_id)
             return latest_ocop_certificate(self.session, product, today) if product else None
 
-        return self._cache.get(("certificate", product_id, today), load)
+        return self._cache.get(("certificate", product_id, today, self._version), load)
 
     def _batch(self, number: int) -> BatchFacts | None:
-        if number not in self._batches:
-            self._batches[number] = batch_facts(self.session, number)
-        return self._batches[number]
+        """Facts as of now: from the shared cache when its version is the current one."""
+        if self._facts is None:
+            if number not in self._batches:
+                self._batches[number] = batch_facts(self.session, number)
+            return self._batches[number]
+        if self._version is None:
+            self._version = facts_version(self.session)
+        held = self._facts.get(number)
+        if held is not None and held.version == self._version:
+            return held
+        return self._fresh(number)
+
+    def _fresh(self, number: int) -> BatchFacts | None:
+        facts = batch_facts(self.session, number)
+        if facts is not None and self._facts is not None:
+            self._facts.put(facts)
+        return facts
 
     def verify(
         self,
@@ -248,18 +283,20 @@ class Verifier:
         ctx = _Context(
             outcome,
             today=today,
-            device_threshold=self.device_threshold,
+            rule=self.rule,
             certificate_of=lambda product_id: self._certificate(product_id, today),
-            batch=self._batch(token.batch),
+            batch=self._scanned_batch(token.batch) if scan else self._batch(token.batch),
         )
         ctx.findings.append(Finding(VerdictStatus.GENUINE, Reason.SIGNATURE_VALID))
         for check in (_key_not_revoked, _batch_known):
             ctx.findings.extend(check(ctx))
         if ctx.batch is not None and _decide(ctx.findings) is not VerdictStatus.INVALID:
-            for batch_check in BATCH_CHECKS:
-                ctx.findings.extend(batch_check(ctx))
+            # Counted first: the count brings the facts version the checks read at.
             ctx.scans = self._scans(ctx, now, scan)
-            ctx.findings.extend(_scan_pattern_plausible(ctx))
+            if ctx.batch is not None:
+                for batch_check in BATCH_CHECKS:
+                    ctx.findings.extend(batch_check(ctx))
+                ctx.findings.extend(_scan_pattern_plausible(ctx))
         return Verdict(
             status=_decide(ctx.findings),
             reasons=_reasons([f for f in ctx.findings if f.reason is not Reason.SIGNATURE_VALID]),
@@ -270,15 +307,64 @@ class Verifier:
             scans=ctx.scans,
         )
 
+    def verify_many(self, texts: Sequence[str], *, now: dt.datetime) -> list[Verdict]:
+        """Verdicts for many codes, counting no scan; what was seen of them read in few queries."""
+        stamps = []
+        for text in texts:
+            try:
+                token = StampToken.parse(text)
+            except MalformedToken:
+                continue
+            stamps.append((token.batch, token.index))
+        self._summaries = scan_summaries(self.session, stamps)
+        try:
+            return [self.verify(text, now=now) for text in texts]
+        finally:
+            self._summaries = None
+
+    def _scanned_batch(self, number: int) -> BatchFacts | None:
+        """Facts for a scan about to be counted: any cached version will do for now.
+
+        Whether a batch is known never changes once it is issued (a void keeps
+        it known, as ``revoked``), so cached facts may decide that the scan is
+        counted; the count then returns the version, and :meth:`_scans` reads
+        the facts again when it moved.
+        """
+        if self._facts is None:
+            return self._batch(number)
+        return self._facts.get(number) or self._fresh(number)
+
     def _scans(
         self, ctx: _Context, now: dt.datetime, scan: ScanContext | None
     ) -> ScanSummary | None:
         token = ctx.stamp.token
         if scan is None:
+            if self._summaries is not None:
+                return self._summaries.get((token.batch, token.index))
             return scan_summary(self.session, token.batch, token.index)
-        return record_scan(
-            self.writer, token.batch, token.index, device=scan.device, now=now, place=scan.place
-        )
+        if self._counter is None:
+            return record_scan(
+                self._writer or self.session,
+                token.batch,
+                token.index,
+                device=scan.device,
+                network=scan.network,
+                now=now,
+                place=scan.place,
+            )
+        device = scan.device or "unknown"
+        params = ScanParams(device, scan.network or device, now, scan.place)
+        counted = self._counter.count(token.batch, token.index, params)
+        self._version = counted.facts_version
+        assert ctx.batch is not None
+        if ctx.batch.version != counted.facts_version:
+            fresh = self._fresh(token.batch)
+            # Known stays known, so fresh facts exist; they may now say voided or recalled.
+            ctx.batch = fresh or ctx.batch
+            ctx.findings[1:] = []
+            for check in (_key_not_revoked, _batch_known):
+                ctx.findings.extend(check(ctx))
+        return counted.summary
 
 
 class _RequestCache:
@@ -294,9 +380,15 @@ class _RequestCache:
 
 
 class _CachedKeys:
-    def __init__(self, source: DatabaseKeySource, cache: Cache) -> None:
-        self._source = source
+    def __init__(self, source: Callable[[], DatabaseKeySource], cache: Cache) -> None:
+        self._open = source
+        self._source: DatabaseKeySource | None = None
         self._cache = cache
 
     def candidates(self, prefix: bytes) -> Sequence[TrustedKey]:
-        return self._cache.get(("keys", bytes(prefix)), lambda: self._source.candidates(prefix))
+        return self._cache.get(("keys", bytes(prefix)), lambda: self._load(prefix))
+
+    def _load(self, prefix: bytes) -> Sequence[TrustedKey]:
+        if self._source is None:
+            self._source = self._open()
+        return self._source.candidates(prefix)

@@ -10,7 +10,7 @@ import datetime as dt
 import importlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from importlib import resources
@@ -158,11 +158,19 @@ def _sqlite_begin(conn: Any) -> None:
 READ_ONLY = "ocop_read_only"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with the settings this project relies on."""
+def make_engine(url: str, *, wal_autocheckpoint: int | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the settings this project relies on.
+
+    ``wal_autocheckpoint=0`` (SQLite) keeps this engine's commits from ever
+    running a checkpoint; whoever asks for it checkpoints in the background
+    (stamps.scans.ScanCounter).
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if wal_autocheckpoint is not None:
+            pragma = f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}"
+            event.listen(engine, "connect", lambda c, _r: c.execute(pragma))
         # pysqlite's own BEGIN handling breaks SAVEPOINTs; take control of
         # transactions as SQLAlchemy documents.
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
@@ -177,6 +185,7 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._on_dispose: list[Callable[[], None]] = []
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
         # For work that only reads (most web requests): on SQLite it takes no
         # write lock, so readers never queue behind writers.
@@ -207,7 +216,14 @@ class Database:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def on_dispose(self, close: Callable[[], None]) -> None:
+        """Run ``close`` when this database is disposed of (what holds connections of its own)."""
+        self._on_dispose.append(close)
+
     def dispose(self) -> None:
+        for close in self._on_dispose:
+            close()
+        self._on_dispose.clear()
         self.engine.dispose()
 
 

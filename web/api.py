@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ocop.keys import trust_list, trust_list_changed_at
 from ocop.trace.db import utcnow, vietnam_today
+from ocop.workflows.api_tokens import authenticate
+from ocop.workflows.errors import TokenRefused
 
 from .config import Settings
-from .database import request_session
+from .database import request_session, write_transaction
 from .errors import problem
-from .presenters import stamp_details, verdict_json
+from .pages import details_loader, verdict_body
+from .presenters import verdict_json
 from .readiness import secrets_ready
 from .scanning import set_device_cookie
-from .verifying import details_cache, verifier, verify_and_count
+from .verifying import verifier, verify_and_count
 
 bp = Blueprint("api", __name__)
 
@@ -31,9 +35,10 @@ def _settings() -> Settings:
 @bp.get("/api/v1/verify/<path:token>")
 def verify_one(token: str) -> Response:
     now = utcnow()
+    today = vietnam_today(now)
     verdict = verify_and_count(token, now)
-    details = stamp_details(request_session(), verdict, vietnam_today(now), details_cache())
-    response = jsonify({**verdict_json(verdict), **details})
+    body = verdict_body(verdict, today, details_loader(verdict, today))
+    response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return set_device_cookie(response)
 
@@ -43,16 +48,17 @@ def verify_bulk() -> Response:
     """Up to 1,000 codes (URLs or tokens), one result each, in the same order.
 
     A stock check is not a consumer's scan: nothing is counted, and each
-    result carries the scans seen so far.
+    result carries the scans seen so far. Charged per code (web/site.py): by
+    client, or with ``Authorization: Bearer ocop_...`` by the distributor's token.
     """
+    if request.headers.get("Authorization") and api_caller() is None:
+        return unauthorised()
     codes = bulk_codes()
     if isinstance(codes, Response):
         return codes
     now = utcnow()
-    checker = verifier()
     results = []
-    for code in codes:
-        verdict = checker.verify(code, now=now)
+    for code, verdict in zip(codes, verifier().verify_many(codes, now=now), strict=True):
         result: dict[str, Any] = {"code": code if len(code) <= 200 else code[:200] + "…"}
         result.update(verdict_json(verdict))
         if verdict.known and verdict.batch is not None:
@@ -63,6 +69,74 @@ def verify_bulk() -> Response:
     for result in results:
         summary[result["status"]] = summary.get(result["status"], 0) + 1
     return jsonify({"results": results, "summary": summary})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCaller:
+    """The organisation a live API token speaks for, read before its transaction ends."""
+
+    token_id: int
+    organisation_id: int
+    tax_code: str
+    label: str
+
+
+def api_caller() -> ApiCaller | None:
+    """Who the request's bearer token speaks for; None without one, or for a refused one.
+
+    Read once per request: the limiter asks before the view does.
+    """
+    if "api_caller" not in g:
+        g.api_caller = _authenticate()
+    return g.api_caller
+
+
+def _authenticate() -> ApiCaller | None:
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    try:
+        with write_transaction() as writer:
+            token = authenticate(writer, credentials.strip(), utcnow())
+            return ApiCaller(
+                token_id=token.id,
+                organisation_id=token.organisation_id,
+                tax_code=token.organisation.tax_code,
+                label=f"API token {token.name} ({token.prefix}…)",
+            )
+    except TokenRefused:
+        return None
+
+
+def has_api_token() -> bool:
+    return api_caller() is not None
+
+
+def api_token_key() -> str:
+    caller = api_caller()
+    return f"token:{caller.token_id}" if caller else f"client:{request.remote_addr}"
+
+
+def bulk_cost() -> int:
+    """What a request to check codes costs: one per code (at least one)."""
+    body = request.get_json(silent=True, force=True)
+    codes = body.get("codes") if isinstance(body, dict) else None
+    return max(1, min(len(codes), MAX_BULK)) if isinstance(codes, list) else 1
+
+
+def unauthorised() -> Response:
+    given = bool(request.headers.get("Authorization"))
+    response = problem(
+        401,
+        "Unauthorized",
+        "send a live API token: Authorization: Bearer ocop_... "
+        "(an organisation's distributors make one in the console, under API tokens)",
+    )
+    challenge = 'Bearer realm="ocop-trace"'
+    response.headers["WWW-Authenticate"] = (
+        f'{challenge}, error="invalid_token"' if given else challenge
+    )
+    return response
 
 
 def bulk_codes() -> list[str] | Response:

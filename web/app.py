@@ -8,14 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ocop.stamps.facts import FactsCache
+from ocop.stamps.scans import ScanCounter
 from ocop.trace.db import Database
 from ocop.workflows.jobs import JobContext
 from ocop.workflows.queue import TaskQueue
 
 from .config import Settings
 from .database import close_request_session
+from .proxies import TrustedProxyFix
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +39,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k.isupper()})
-    app.extensions["ocop.db"] = Database.from_url(settings.database_url)
+    database = Database.from_url(settings.database_url)
+    app.extensions["ocop.db"] = database
+    counter = ScanCounter(settings.database_url, synchronous_commit=settings.scan_sync_commit)
+    database.on_dispose(counter.close)
+    app.extensions["ocop.counter"] = counter
+    app.extensions["ocop.facts"] = FactsCache()
+    app.extensions["ocop.rule"] = settings.copy_rule
     app.extensions["ocop.queue"] = _task_queue(app, settings)
     if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app,
-            x_for=settings.proxy_hops,
-            x_proto=settings.proxy_hops,
-            x_host=settings.proxy_hops,
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, settings.proxy_hops, settings.trusted_proxies
         )
     app.teardown_appcontext(close_request_session)
     _register_web(app)

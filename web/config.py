@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from ocop.trace.errors import DomainError
 
 from .errors import ConfigError
+from .proxies import DEFAULT_TRUSTED, parse_networks
 
 if TYPE_CHECKING:
     from ocop.keys.keystore import Keystore
+    from ocop.stamps.copies import CopyRule
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,9 @@ DEFAULT_RATE_LIMIT = "300/minute"
 # The Flask secret signs session cookies and keys device hashes: in production it
 # must be a real random secret (``secrets.token_urlsafe(32)`` gives 43 characters).
 MIN_SECRET_KEY = 32
+# Codes, not requests: a 1,000-code bulk check costs a worker what 1,000 scans do.
+DEFAULT_BULK_LIMIT = "1000/minute"
+DEFAULT_BULK_TOKEN_LIMIT = "20000/minute"  # noqa: S105 (a budget, not a secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,19 @@ class Settings:
     # Per process by default; several workers share counts through e.g. redis://.
     rate_limit_storage: str = "memory://"
     proxy_hops: int = 0
+    # Peers whose X-Forwarded-For is believed (web/proxies.py).
+    trusted_proxies: tuple[Any, ...] = field(
+        default_factory=lambda: parse_networks(",".join(DEFAULT_TRUSTED))
+    )
+    bulk_limit: str | None = DEFAULT_BULK_LIMIT
+    bulk_token_limit: str | None = DEFAULT_BULK_TOKEN_LIMIT
+    # Wrong PINs that lock a stamp's claim for a day (stamps.scans.take_pin_attempt).
+    pin_attempts: int = 10
+    # PostgreSQL: wait for each scan's WAL flush (docs/scan-path.md).
+    scan_sync_commit: bool = True
     max_batch: int = 1_000_000
+    # Independent sightings (a new device on a new network) after which a stamp
+    # is suspect; the variable keeps its first name, OCOP_DEVICE_THRESHOLD.
     device_threshold: int = 10
     # The task queue's broker (redis://, amqp://); None runs jobs in this process.
     queue_url: str | None = None
@@ -60,6 +77,13 @@ class Settings:
             rate_limit=_rate_limit(env.get("OCOP_RATE_LIMIT", DEFAULT_RATE_LIMIT)),
             rate_limit_storage=env.get("OCOP_RATE_LIMIT_STORAGE", "memory://"),
             proxy_hops=_whole(env, "OCOP_PROXY_HOPS", 0, minimum=0),
+            trusted_proxies=_networks(env.get("OCOP_TRUSTED_PROXIES", ",".join(DEFAULT_TRUSTED))),
+            bulk_limit=_rate_limit(env.get("OCOP_BULK_LIMIT", DEFAULT_BULK_LIMIT)),
+            bulk_token_limit=_rate_limit(
+                env.get("OCOP_BULK_TOKEN_LIMIT", DEFAULT_BULK_TOKEN_LIMIT)
+            ),
+            pin_attempts=_whole(env, "OCOP_PIN_ATTEMPTS", 10, minimum=1),
+            scan_sync_commit=_switch(env, "OCOP_SCAN_SYNC_COMMIT", True),
             max_batch=_whole(env, "OCOP_MAX_BATCH", 1_000_000, minimum=1),
             device_threshold=_whole(env, "OCOP_DEVICE_THRESHOLD", 10, minimum=1),
             queue_url=_queue_url(env.get("OCOP_QUEUE_URL", "")),
@@ -69,6 +93,12 @@ class Settings:
             secret_key=env.get("OCOP_SECRET_KEY", ""),
             pin_secret=env.get("OCOP_PIN_SECRET", ""),
         )
+
+    @property
+    def copy_rule(self) -> CopyRule:
+        from ocop.stamps.copies import CopyRule
+
+        return CopyRule(sightings=self.device_threshold)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
@@ -158,8 +188,36 @@ def _queue_url(value: str) -> str | None:
 
 
 def _rate_limit(value: str) -> str | None:
+    from limits import parse_many
+
     value = value.strip()
-    return None if value.lower() in {"off", "none", "0", ""} else value
+    if value.lower() in {"off", "none", "0", ""}:
+        return None
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            "%(value)r is not a rate limit; write e.g. 300/minute, or off", value=value
+        ) from None
+    return value
+
+
+def _networks(value: str) -> tuple[Any, ...]:
+    try:
+        return parse_networks(value)
+    except ValueError as error:
+        raise ConfigError("OCOP_TRUSTED_PROXIES: %(error)s", error=str(error)) from None
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "on", "true", "yes"}:
+        return True
+    if raw in {"0", "off", "false", "no"}:
+        return False
+    raise ConfigError("%(name)s must be on or off, not %(raw)r", name=name, raw=raw)
 
 
 def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -4,10 +4,11 @@ and the web package's own error, a configuration that cannot work."""
 from __future__ import annotations
 
 import logging
+import time
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -73,7 +74,22 @@ def _http_error(error: HTTPException) -> Response:
     for key, value in error.get_headers():
         if key.lower() != "content-type":
             response.headers[key] = value
+    if status == 429 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(_retry_after())
     return response
+
+
+def _retry_after() -> int:
+    """Seconds until the budget that refused this request fills again.
+
+    The limiter writes no rate-limit headers on every answer (they cost a
+    storage read per request on the scan path); a refusal says when to retry.
+    """
+    limiter = current_app.extensions.get("ocop.limiter")
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return 60
+    return max(1, current.reset_at - int(time.time()))
 
 
 def _title(status: int) -> str:

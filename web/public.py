@@ -18,34 +18,27 @@ from flask import (
 )
 from sqlalchemy import select
 
-from ocop.stamps import (
-    PinSecret,
-    StampToken,
-    Verdict,
-    claim_pin,
-)
+from ocop.stamps import PinSecret, StampToken, Verdict
+from ocop.stamps.copies import SharedPlace
 from ocop.stamps.errors import StampError
-from ocop.trace.db import utcnow, vietnam_today
+from ocop.stamps.pin import PinOutcome, claim_with_pin
+from ocop.stamps.scans import PLACE_WINDOW, record_place
+from ocop.trace.db import VIETNAM, utcnow, vietnam_today
 from ocop.trace.models import Certification, Organisation, Product
+from ocop.trace.provinces import province
 from ocop.trace.queries import certificates_of
-from ocop.workflows.errors import ReportRefused
+from ocop.workflows.errors import NotAStamp, ReportRefused
 from ocop.workflows.fake_reports import file_report
 
 from .config import Settings
 from .database import request_session, write_transaction
 from .errors import wants_json
-from .presenters import (
-    certificate_json,
-    organisation_json,
-    product_json,
-    stamp_details,
-    verdict_json,
-)
-from .scanning import client_hash, set_device_cookie
-from .verifying import details_cache, verifier, verify_and_count
+from .pages import check_place_ref, details_loader, verdict_body, verdict_page
+from .presenters import certificate_json, organisation_json, product_json
+from .scanning import client_hash, network_hash, set_device_cookie
+from .verifying import verifier, verify_and_count
 
 bp = Blueprint("public", __name__)
-
 
 
 def _settings() -> Settings:
@@ -74,20 +67,13 @@ def check() -> Response:
 @bp.get("/V/<path:token>")
 def verify(token: str) -> Response:
     now = utcnow()
+    today = vietnam_today(now)
     verdict = verify_and_count(token, now)
-    details = stamp_details(request_session(), verdict, vietnam_today(now), details_cache())
+    load = details_loader(verdict, today)
     if wants_json():
-        response = jsonify({**verdict_json(verdict), **details})
+        response = Response(verdict_body(verdict, today, load), mimetype="application/json")
     else:
-        response = Response(
-            render_template(
-                "verify.html",
-                v=verdict,
-                d=details,
-                token=_canonical(verdict),
-                threshold=_settings().device_threshold,
-            )
-        )
+        response = Response(verdict_page(verdict, today, load))
     response.headers["Cache-Control"] = "no-store"
     return set_device_cookie(response)
 
@@ -96,31 +82,95 @@ def _canonical(verdict: Verdict) -> str | None:
     return verdict.token.encode() if verdict.token else None
 
 
+def _stamp_or_404(token: str) -> StampToken:
+    try:
+        return StampToken.parse(token)
+    except StampError:
+        abort(404)
+
+
 @bp.post("/v/<path:token>/pin")
 @bp.post("/V/<path:token>/pin")
 def claim(token: str) -> Response:
     now = utcnow()
     verdict = verifier().verify(token, now=now)
     batch = verdict.batch
-    pin = request.form.get("pin", "")[:40]
     if batch is None or not batch.pin or verdict.token is None:
         abort(404)
-    secret = PinSecret(_settings().resolved_pin_secret())
-    if not secret.matches(batch.id, verdict.token.index, pin):
-        outcome = "wrong"
-        status = 400
+    settings = _settings()
+    with write_transaction() as writer:
+        answer = claim_with_pin(
+            writer,
+            PinSecret(settings.resolved_pin_secret()),
+            batch.id,
+            verdict.token.index,
+            request.form.get("pin", "")[:40],
+            now=now,
+            limit=settings.pin_attempts,
+        )
+    until = answer.locked_until
+    page = render_template(
+        "pin.html",
+        outcome=answer.outcome.value,
+        token=verdict.token.encode(),
+        left=answer.attempts_left,
+        limit=settings.pin_attempts,
+        until=until.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if until else None,
+    )
+    response = Response(page, status=_PIN_STATUS[answer.outcome])
+    if until is not None:
+        response.headers["Retry-After"] = str(max(1, int((until - now).total_seconds())))
+    return response
+
+
+_PIN_STATUS = {
+    PinOutcome.FIRST: 200,
+    PinOutcome.AGAIN: 200,
+    PinOutcome.WRONG: 400,
+    PinOutcome.LOCKED: 429,
+}
+
+
+@bp.post("/v/<path:token>/place")
+@bp.post("/V/<path:token>/place")
+def share_place(token: str) -> Response:
+    """The shopper's opt-in province for the scan the form came with (no cookie needed)."""
+    now = utcnow()
+    stamp = _stamp_or_404(token)
+    verdict = verifier().verify(token, now=now)
+    if not verdict.known:
+        abort(404)
+    log_id = check_place_ref(stamp, request.form.get("scan", "")[:64])
+    chosen = province(request.form.get("place", "")[:100])
+    outcome, status = "shared", 200
+    if log_id is None:
+        outcome, status = "bad_ref", 400
+    elif chosen is None:
+        outcome, status = "unknown_place", 400
     else:
+        shared = SharedPlace(chosen.name, now, network_hash())
         with write_transaction() as writer:
-            claims = claim_pin(writer, batch.id, verdict.token.index, now)
-        outcome = "first" if claims == 1 else "again"
-        status = 200
-    page = render_template("pin.html", outcome=outcome, token=verdict.token.encode())
+            done = record_place(
+                writer,
+                log_id,
+                stamp.batch,
+                stamp.index,
+                shared,
+                _settings().copy_rule,
+                since=now - PLACE_WINDOW,
+            )
+        if not done:
+            outcome, status = "already", 409
+    page = render_template(
+        "place.html", outcome=outcome, place=chosen.name if chosen else None, token=stamp.encode()
+    )
     return Response(page, status=status)
 
 
 @bp.post("/v/<path:token>/report")
 @bp.post("/V/<path:token>/report")
 def report(token: str) -> Response:
+    stamp = _stamp_or_404(token)
     verdict = verifier().verify(token, now=utcnow())
     try:
         with write_transaction() as writer:
@@ -134,10 +184,12 @@ def report(token: str) -> Response:
                 where_bought=request.form.get("where", ""),
                 client_hash=client_hash(),
             )
+    except NotAStamp:
+        abort(404)
     except ReportRefused:
-        page = render_template("report.html", ok=False, token=token[:200])
+        page = render_template("report.html", ok=False, token=stamp.encode())
         return Response(page, status=400)
-    return Response(render_template("report.html", ok=True, token=_canonical(verdict)), status=201)
+    return Response(render_template("report.html", ok=True, token=stamp.encode()), status=201)
 
 
 @bp.get("/p/products/<code>")

@@ -27,9 +27,15 @@ REASONS = {
     "no_valid_certificate": _l("Sản phẩm hiện không có giấy chứng nhận OCOP còn hiệu lực."),
     "past_best_before": _l("Sản phẩm đã quá hạn sử dụng."),
     "scan_limit_exceeded": _l(
-        "Tem này đã được quét trên nhiều thiết bị hơn bình thường, có thể đã bị sao chép. "
+        "Tem này đã được quét ở nhiều nơi hơn một sản phẩm thường đi qua (nhiều thiết bị "
+        "khác nhau, trên nhiều mạng khác nhau), có thể đã bị sao chép. "
         "Nếu bạn mua hàng ở cửa hàng uy tín, rất có thể bạn đang giữ tem gốc; hãy báo cho "
         "chúng tôi nơi mua để giúp tìm hàng giả."
+    ),
+    "seen_far_apart": _l(
+        "Tem này đã được quét ở hai tỉnh cách xa nhau trong vòng một giờ, điều mà một sản "
+        "phẩm không thể làm: có thể có bản sao của tem. Nếu bạn mua hàng ở cửa hàng uy tín, "
+        "rất có thể bạn đang giữ tem gốc; hãy báo cho chúng tôi nơi mua."
     ),
     "pin_claimed_twice": _l(
         "Mã PIN dưới lớp cào của tem này đã được nhập hơn một lần. Nếu bạn vừa cào lớp phủ "

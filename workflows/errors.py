@@ -150,6 +150,10 @@ class ReportAlreadyHandled(ReportRefused):
     code = "report_already_handled"
 
 
+class NotAStamp(ReportRefused):
+    """A report about text that does not even parse as a stamp code: there is nothing to report."""
+
+
 class UnknownStamp(WorkflowError):
     """No batch with this number, or no stamp with this index in it."""
 

@@ -16,13 +16,14 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
+from ocop.stamps.errors import MalformedToken
 from ocop.stamps.models import ScanLog, StampBatch, StampScan
 from ocop.stamps.serial import Serial
-from ocop.stamps.token import UINT32_MAX
+from ocop.stamps.token import UINT32_MAX, StampToken
 from ocop.trace.db import rowcount
 from ocop.trace.models import Lot
 
-from .errors import ReportAlreadyHandled, ReportRefused, UnknownStamp
+from .errors import NotAStamp, ReportAlreadyHandled, ReportRefused, UnknownStamp
 from .models import FakeReport
 
 HISTORY_ROWS = 100
@@ -46,16 +47,22 @@ def file_report(
 ) -> FakeReport:
     """Store a consumer's report about the stamp ``token``, as plain text.
 
-    ``batch_id`` and ``index`` are given only for a code whose signature verified:
-    a forger chooses what a bad code says.
+    ``token`` must parse as a stamp code (a forged signature is worth a report;
+    text that is not a code at all is not): :class:`NotAStamp` otherwise. It is
+    stored in its canonical spelling. ``batch_id`` and ``index`` are given only
+    for a code whose signature verified: a forger chooses what a bad code says.
     """
+    try:
+        code = StampToken.parse(token).encode()
+    except MalformedToken:
+        raise NotAStamp("there is no stamp code to report about") from None
     text = _plain(message, keep="\n")
     if not text or len(text) > MAX_REPORT:
         raise ReportRefused(
             "a report says something, in at most %(most)s characters", most=MAX_REPORT
         )
     report = FakeReport(
-        token=_plain(token)[:200],
+        token=code,
         batch_id=batch_id,
         index=index,
         message=text,

@@ -243,9 +243,9 @@ def check_delivery(verifier: Verifier, codes: Sequence[str], *, now: dt.datetime
     claimed: dict[int, BatchFacts | None] = {}
     first_seen: dict[str, int] = {}
     checks = []
-    for position, raw in enumerate(codes):
-        code = raw.strip()
-        verdict = verifier.verify(code, now=now)
+    stripped = [raw.strip() for raw in codes]
+    verdicts = verifier.verify_many(stripped, now=now)
+    for position, (code, verdict) in enumerate(zip(stripped, verdicts, strict=True)):
         token = verdict.token
         facts = None
         if token is not None and not verdict.known:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from ocop.stamps import ScanContext, StampScan, StampToken, Verifier, claim_pin
+from ocop.stamps.copies import CopyRule
 from ocop.stamps.models import ScanLog, StampDevice
 from ocop.trace.db import utcnow
 from tests import factories as f
@@ -34,7 +35,7 @@ def test_parallel_scans_are_all_counted(clean_database):
 
     def scan(n: int) -> int:
         with database.transaction() as session:
-            verdict = Verifier(session, device_threshold=1000).verify(
+            verdict = Verifier(session, rule=CopyRule(sightings=1000)).verify(
                 text, now=utcnow(), scan=ScanContext(device=f"device-{n % 10}")
             )
             return verdict.scans.count

@@ -94,9 +94,10 @@ def analytics() -> tuple[str, int]:
         filters.period.start.isoformat(),
         filters.period.end.isoformat(),
     )
-    threshold = current_app.config["OCOP"].device_threshold
+    settings = current_app.config["OCOP"]
+    threshold = settings.device_threshold
     board = dashboard(
-        session, filters.scope, filters.period, device_threshold=threshold, top=TOP
+        session, filters.scope, filters.period, rule=settings.copy_rule, top=TOP
     )
     page = {
         "dashboard": board,

@@ -10,9 +10,7 @@ was recorded the first time. Errors are RFC 9457 problem+json.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,8 +19,7 @@ from sqlalchemy.orm import Session
 from ocop.trace.db import utcnow
 from ocop.trace.errors import TraceError
 from ocop.workflows import audit
-from ocop.workflows.api_tokens import authenticate
-from ocop.workflows.errors import ReceiptConflict, ReceivingRefused, TokenRefused
+from ocop.workflows.errors import ReceiptConflict, ReceivingRefused
 from ocop.workflows.receiving import (
     CodeCheck,
     DeliveryCheck,
@@ -32,7 +29,7 @@ from ocop.workflows.receiving import (
     record_receipt,
 )
 
-from ..api import bulk_codes
+from ..api import ApiCaller, api_caller, bulk_codes, unauthorised
 from ..database import write_transaction
 from ..errors import domain_problem, problem
 from ..messages import say
@@ -44,22 +41,12 @@ api_bp = Blueprint("receiving_api", __name__, url_prefix="/api/v1")
 _FIELDS = frozenset({"codes", "reference", "id"})
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The organisation a live token speaks for, read before its transaction ends."""
-
-    organisation_id: int
-    tax_code: str
-    label: str
-
-
 @api_bp.post("/receiving")
 def receive() -> Response:
     now = utcnow()
-    with write_transaction() as writer:
-        caller = _caller(writer, now)
+    caller = api_caller()
     if caller is None:
-        return _unauthorised()
+        return unauthorised()
     codes = bulk_codes()
     if isinstance(codes, Response):
         return codes
@@ -117,36 +104,6 @@ def receive() -> Response:
     return response
 
 
-def _caller(session: Session, now: dt.datetime) -> Caller | None:
-    """Who is calling, by their token; None when the token is refused."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    text = credentials.strip() if scheme.lower() == "bearer" else None
-    try:
-        token = authenticate(session, text, now)
-    except TokenRefused:
-        return None
-    return Caller(
-        organisation_id=token.organisation_id,
-        tax_code=token.organisation.tax_code,
-        label=f"API token {token.name} ({token.prefix}…)",
-    )
-
-
-def _unauthorised() -> Response:
-    given = bool(request.headers.get("Authorization"))
-    response = problem(
-        401,
-        "Unauthorized",
-        "send a live API token: Authorization: Bearer ocop_... "
-        "(an organisation's distributors make one in the console, under API tokens)",
-    )
-    challenge = 'Bearer realm="ocop-trace"'
-    response.headers["WWW-Authenticate"] = (
-        f'{challenge}, error="invalid_token"' if given else challenge
-    )
-    return response
-
-
 def _options(body: dict[str, Any]) -> tuple[str, str | None] | Response:
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
@@ -199,7 +156,7 @@ def _result(check: CodeCheck) -> dict[str, Any]:
 
 def _audit(
     session: Session,
-    caller: Caller,
+    caller: ApiCaller,
     event_id: str,
     delivery: DeliveryCheck,
     lots: tuple[str, ...],

@@ -66,7 +66,8 @@ def _log(app: Flask, rows: list[tuple[int, int, dt.datetime, bool, str | None]])
 
 
 def _stamps(app: Flask, rows: list[tuple[int, int, int, int]]) -> None:
-    """(batch, index, devices, pin claims) as the verifier would have counted them."""
+    """(batch, index, sightings, pin claims) as the verifier would have counted them
+    (each sighting a new device on a new network)."""
     with app.extensions["ocop.db"].transaction() as session:
         session.execute(
             insert(StampScan.__table__),
@@ -76,6 +77,7 @@ def _stamps(app: Flask, rows: list[tuple[int, int, int, int]]) -> None:
                     "index": i,
                     "count": d + 2,
                     "devices": d,
+                    "sightings": d,
                     "pin_claims": p,
                     "first_at": _utc(2, 3),
                     "last_at": _utc(3, 5),
@@ -244,15 +246,15 @@ def test_suspect_stamps_follow_the_verifiers_rule_and_link_to_their_history(
     as_producer: FlaskClient, app: Flask, scans: Batches
 ) -> None:
     html = as_producer.get(f"/console/analytics?{NOVEMBER}").get_data(as_text=True)
-    suspect, fine = Serial(scans.own, 0), Serial(scans.own, 1)  # 11 devices; 10 devices
+    suspect, fine = Serial(scans.own, 0), Serial(scans.own, 1)  # 11 sightings; 10 sightings
     assert str(suspect) in html
     assert f'href="/console/stamps/{scans.own}/0"' in html
     assert str(fine) not in html
-    assert "hơn 10 thiết bị" in html
+    assert "hơn 10 nơi độc lập" in html
     # The threshold is the verifier's setting, not a number of the page's own.
     app.config["OCOP"] = app.config["OCOP"].with_overrides({"device_threshold": 9})
     html = as_producer.get(f"/console/analytics?{NOVEMBER}").get_data(as_text=True)
-    assert str(fine) in html and "hơn 9 thiết bị" in html
+    assert str(fine) in html and "hơn 9 nơi độc lập" in html
 
 
 def test_the_page_draws_charts_and_tables(as_producer: FlaskClient, scans: Batches) -> None:

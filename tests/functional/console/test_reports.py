@@ -15,6 +15,7 @@ from ocop.stamps import IssuedStamp, generate_stamps
 from ocop.stamps.models import StampBatch
 from ocop.stamps.printing import PrintJob, issue_and_write
 from ocop.stamps.scans import record_scan
+from ocop.stamps.token import base32
 from ocop.workflows.models import AuditEntry, FakeReport
 
 from .conftest import World, post, sign_in
@@ -38,6 +39,12 @@ def _issue(app: Flask, tmp_path: Path, lot_code: str, count: int = 4) -> list[Is
     return list(
         generate_stamps(signer, issued.batch, count, base_url=settings.base_url, pin_secret=None)
     )
+
+
+def _forged(stamp: IssuedStamp) -> str:
+    raw = bytearray(stamp.token.to_bytes())
+    raw[-3] ^= 0x20
+    return base32(bytes(raw))
 
 
 def _file_report(app: Flask, token: str, message: str, **fields: str) -> int:
@@ -76,8 +83,10 @@ def reports(app: Flask, stamps: dict[str, list[IssuedStamp]]) -> dict[str, int]:
         "other": _file_report(
             app, stamps["other"][0].text, "Bánh đa bị ẩm", contact="nguoimua@example.vn"
         ),
+        # A code that parses but whose signature does not hold: worth a report,
+        # and nobody's lot (text that is not a code at all is refused, 404).
         "forged": _file_report(
-            app, "KHONG-PHAI-TEM-THAT", "Mã lạ trên gói", contact="0987 000 111"
+            app, _forged(stamps["own"][1]), "Mã lạ trên gói", contact="0987 000 111"
         ),
     }
 

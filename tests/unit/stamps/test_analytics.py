@@ -9,6 +9,7 @@ from sqlalchemy import insert
 
 from ocop.stamps import StampToken, VerdictStatus, Verifier
 from ocop.stamps import analytics as a
+from ocop.stamps.copies import CopyRule
 from ocop.stamps.models import ScanLog, StampScan
 from ocop.trace.db import VIETNAM
 from tests import factories as f
@@ -29,7 +30,7 @@ def _log(session, batch, index, at, *, first=True, place=None) -> None:
     )
 
 
-def _stamp(session, batch, index, *, devices, pin_claims=0, at=None) -> None:
+def _stamp(session, batch, index, *, devices, pin_claims=0, at=None, far_apart=0) -> None:
     at = at or _at(10, 3)
     session.execute(
         insert(StampScan.__table__).values(
@@ -37,6 +38,8 @@ def _stamp(session, batch, index, *, devices, pin_claims=0, at=None) -> None:
             index=index,
             count=devices + 1,
             devices=devices,
+            sightings=devices,
+            far_apart=far_apart,
             pin_claims=pin_claims,
             first_at=at,
             last_at=at,
@@ -98,14 +101,14 @@ def test_an_organisation_sees_its_own_batches_only(session, history) -> None:
     scope = a.Scope(organisation_id=history["org"])
     batches = a.batches_in(session, scope)
     assert set(batches) == {history["mine"].id, history["mine2"].id}
-    board = a.dashboard(session, scope, NOV, device_threshold=10)
+    board = a.dashboard(session, scope, NOV, rule=CopyRule(sightings=10))
     assert board.total == a.Counts(first=3, repeat=2)
     assert {info.id for info, _c in board.batches} == {history["mine"].id, history["mine2"].id}
     assert "Đà Nẵng" not in dict(board.places)
 
 
 def test_per_product_and_per_batch(session, history) -> None:
-    board = a.dashboard(session, a.Scope(), NOV, device_threshold=10)
+    board = a.dashboard(session, a.Scope(), NOV, rule=CopyRule(sightings=10))
     mine, mine2, theirs = history["mine"], history["mine2"], history["theirs"]
     assert [(info.id, c) for info, c in board.batches] == [
         (mine.id, a.Counts(first=3, repeat=1)),
@@ -130,29 +133,32 @@ def test_narrowing_to_a_lot_a_batch_or_a_product(session, history) -> None:
 
 
 def test_places_and_scans_without_one(session, history) -> None:
-    board = a.dashboard(session, a.Scope(), NOV, device_threshold=10)
+    board = a.dashboard(session, a.Scope(), NOV, rule=CopyRule(sightings=10))
     assert board.places == [("Hưng Yên", 3), ("Hà Nội", 1), ("Đà Nẵng", 1)]
     assert board.unplaced == 1 and board.other_places == 0
-    top = a.dashboard(session, a.Scope(), NOV, device_threshold=10, top=1)
+    top = a.dashboard(session, a.Scope(), NOV, rule=CopyRule(sightings=10), top=1)
     assert top.places == [("Hưng Yên", 3)] and top.other_places == 2
 
 
 def test_suspect_stamps_are_those_the_verifier_flags(session, history) -> None:
     mine, threshold = history["mine"], 3
-    cases = {  # index -> (devices, pin claims)
-        10: (threshold, 0),
-        11: (threshold + 1, 0),
-        12: (1, 1),
-        13: (1, 2),
-        14: (threshold + 5, 2),
+    cases = {  # index -> (sightings, pin claims, places far apart)
+        10: (threshold, 0, 0),
+        11: (threshold + 1, 0, 0),
+        12: (1, 1, 0),
+        13: (1, 2, 0),
+        14: (threshold + 5, 2, 0),
+        15: (2, 0, 1),  # far apart, but too few sightings to say
+        16: (threshold, 0, 1),  # far apart, and enough sightings
     }
-    for index, (devices, claims) in cases.items():
-        _stamp(session, mine, index, devices=devices, pin_claims=claims)
+    for index, (devices, claims, far) in cases.items():
+        _stamp(session, mine, index, devices=devices, pin_claims=claims, far_apart=far)
     session.flush()
+    rule = CopyRule(sightings=threshold, far_sightings=3)
     found, total = a.suspect_stamps(
-        session, None, NOV, device_threshold=threshold, batches=a.batches_in(session, a.Scope())
+        session, None, NOV, rule=rule, batches=a.batches_in(session, a.Scope())
     )
-    verifier = Verifier(session, device_threshold=threshold)
+    verifier = Verifier(session, rule=rule)
     flagged = {
         index
         for index in cases
@@ -161,9 +167,10 @@ def test_suspect_stamps_are_those_the_verifier_flags(session, history) -> None:
         ).status
         is VerdictStatus.SUSPECT
     }
-    assert {s.index for s in found} == flagged == {11, 13, 14}
-    assert total == 3
-    assert [s.index for s in found] == [14, 11, 13]  # most devices first
+    assert {s.index for s in found} == flagged == {11, 13, 14, 16}
+    assert total == 4
+    assert [s.index for s in found] == [14, 11, 16, 13]  # most sightings first
+    assert next(s for s in found if s.index == 16).reasons == ("seen_far_apart",)
     first = found[0]
     assert first.reasons == ("scan_limit_exceeded", "pin_claimed_twice")
     assert str(first.serial).startswith(f"{mine.id}-000015-")
@@ -175,8 +182,8 @@ def test_suspect_stamps_outside_the_period_or_scope_are_left_out(session, histor
     _stamp(session, history["theirs"], 21, devices=50)
     session.flush()
     mine_only = {history["mine"].id, history["mine2"].id}
-    assert a.suspect_stamps(session, mine_only, NOV, device_threshold=10) == ([], 0)
-    found, total = a.suspect_stamps(session, None, NOV, device_threshold=10, limit=1)
+    assert a.suspect_stamps(session, mine_only, NOV, rule=CopyRule(sightings=10)) == ([], 0)
+    found, total = a.suspect_stamps(session, None, NOV, rule=CopyRule(sightings=10), limit=1)
     assert [s.batch for s in found] == [history["theirs"].id] and total == 1
 
 
@@ -204,5 +211,5 @@ def test_periods_are_checked() -> None:
 
 def test_nothing_to_count(session) -> None:
     assert a.tallies(session, set(), NOV) == []
-    board = a.dashboard(session, a.Scope(organisation_id=-1), NOV, device_threshold=10)
+    board = a.dashboard(session, a.Scope(organisation_id=-1), NOV, rule=CopyRule(sightings=10))
     assert board.total == a.Counts() and board.places == [] and board.suspects == []

@@ -8,6 +8,7 @@ import pytest
 
 from ocop.keys.trustlist import KeyStatus
 from ocop.stamps import Reason, ScanContext, StampToken, VerdictStatus, Verifier
+from ocop.stamps.copies import CopyRule
 from ocop.stamps.models import BatchStatus
 from ocop.trace.db import utcnow
 from ocop.trace.models import CertStatus, Recall
@@ -23,7 +24,7 @@ def stamp(session):
 
 
 def _verify(session, text, **kw):
-    return Verifier(session, device_threshold=kw.pop("threshold", 3)).verify(
+    return Verifier(session, rule=CopyRule(sightings=kw.pop("threshold", 3))).verify(
         text, now=kw.pop("now", utcnow()), **kw
     )
 

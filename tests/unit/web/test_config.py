@@ -76,3 +76,36 @@ def test_the_queue_is_in_process_unless_a_broker_is_named():
 def test_a_queue_url_that_names_no_broker_is_refused(url):
     with pytest.raises(ConfigError, match="OCOP_QUEUE_URL"):
         Settings.from_env({"OCOP_QUEUE_URL": url})
+
+
+def test_scan_path_settings_and_their_defaults():
+    settings = Settings.from_env({})
+    assert (settings.bulk_limit, settings.bulk_token_limit) == ("1000/minute", "20000/minute")
+    assert settings.pin_attempts == 10 and settings.scan_sync_commit is True
+    assert settings.copy_rule.sightings == settings.device_threshold == 10
+    custom = Settings.from_env(
+        {
+            "OCOP_BULK_LIMIT": "off",
+            "OCOP_SCAN_SYNC_COMMIT": "off",
+            "OCOP_TRUSTED_PROXIES": "10.1.0.0/16, 2001:db8::1",
+            "OCOP_DEVICE_THRESHOLD": "25",
+        }
+    )
+    assert custom.bulk_limit is None and custom.scan_sync_commit is False
+    assert [str(n) for n in custom.trusted_proxies] == ["10.1.0.0/16", "2001:db8::1/128"]
+    assert custom.copy_rule.sightings == 25
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("OCOP_RATE_LIMIT", "lots", "not a rate limit"),
+        ("OCOP_BULK_LIMIT", "5 per fortnight", "not a rate limit"),
+        ("OCOP_TRUSTED_PROXIES", "10.0.0.0/8, nope", "OCOP_TRUSTED_PROXIES"),
+        ("OCOP_SCAN_SYNC_COMMIT", "maybe", "OCOP_SCAN_SYNC_COMMIT"),
+        ("OCOP_PIN_ATTEMPTS", "0", "OCOP_PIN_ATTEMPTS"),
+    ],
+)
+def test_bad_scan_path_settings_are_refused_with_a_reason(name, value, reason):
+    with pytest.raises(ConfigError, match=reason):
+        Settings.from_env({name: value})
