@@ -1,5 +1,9 @@
 """Counting scans: atomic in the database, whatever the number of workers.
 
+The module is longer than 600 lines because the scan statements of both engines,
+the connections kept per thread and the PIN budget share one transaction model;
+split apart, each part would have to explain it again.
+
 A scan is the hot path of the whole service. :class:`ScanCounter` counts one on
 a driver connection of its own (one per thread, no ORM Session, no pool
 checkout): on PostgreSQL one statement in autocommit, a single round trip that

@@ -41,8 +41,12 @@ class ConsoleSessions(SecureCookieSessionInterface):
     anyway); not opening one spares every scan a serializer and a cookie parse.
     """
 
+    # The console, and the EPCIS query its signed-in users may call.
+    PATHS = ("/console", "/api/v1/epcis")
+
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if not request.path.startswith("/console"):
+        signed_in = self.get_cookie_name(app) in request.cookies
+        if not signed_in and not request.path.startswith(self.PATHS):
             return None  # Flask then uses a NullSession, which refuses writes
         return super().open_session(app, request)
 

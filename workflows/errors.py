@@ -153,6 +153,8 @@ class ReportAlreadyHandled(ReportRefused):
 class NotAStamp(ReportRefused):
     """A report about text that does not even parse as a stamp code: there is nothing to report."""
 
+    code = "not_a_stamp"
+
 
 class UnknownStamp(WorkflowError):
     """No batch with this number, or no stamp with this index in it."""

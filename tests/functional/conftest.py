@@ -46,6 +46,9 @@ def _app_for_the_run(
             "TESTING": True,
         }
     )
+    # The embedded queue sweeps when its worker starts, then not again during the run:
+    # a sweep every few seconds would write to the shared database under other tests.
+    app.extensions["ocop.queue"].sweep_seconds = 24 * 3600
     yield app, dict(app.config)
     app.extensions["ocop.queue"].close()
     app.extensions["ocop.db"].dispose()
@@ -57,12 +60,8 @@ def app(
     clean_database: Database,
     instance: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Flask]:
-    """The app on an empty database, with this test's own instance folder.
-
-    The embedded queue's worker and sweeper stop after each test: left running,
-    they would write to the shared database under later tests' transactions.
-    """
+) -> Flask:
+    """The app on an empty database, with this test's own instance folder."""
     monkeypatch.setenv("OCOP_KEY_PASSPHRASE", TEST_PASSPHRASE)
     monkeypatch.delenv("OCOP_KEY_PASSPHRASE_FILE", raising=False)
     app, config = _app_for_the_run
@@ -70,9 +69,12 @@ def app(
     app.config.update(config)
     app.config["OCOP"] = config["OCOP"].with_overrides({"instance": instance})
     app.instance_path = str(instance)
-    app.extensions["ocop.cache"].clear()  # keys and certificates of the test before
-    yield app
-    app.extensions["ocop.queue"].stop_worker()
+    # What the test before cached: keys, certificates, batch facts, kept pages. Its
+    # database rows are gone, and ids are used again.
+    app.extensions["ocop.cache"].clear()
+    app.extensions["ocop.facts"].clear()
+    app.extensions.pop("ocop.pages", None)
+    return app
 
 
 @pytest.fixture

@@ -208,7 +208,8 @@ def test_pin_claim_first_then_again_then_wrong(client, demo, app):
     stamp = demo[6]
     token = stamp.token.encode()
     assert client.post(f"/V/{token}/pin", data={"pin": "00000000"}).status_code == 400
-    assert _pin_claims(app, stamp) is None  # a wrong PIN claims nothing
+    # A wrong PIN claims nothing (it may leave the stamp's row, counting the attempt).
+    assert _pin_claims(app, stamp) in (None, (0, None))
     first = client.post(f"/V/{token}/pin", data={"pin": stamp.pin})
     assert first.status_code == 200 and "người đầu tiên" in first.get_data(as_text=True)
     claims, first_at = _pin_claims(app, stamp)

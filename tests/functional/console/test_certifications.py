@@ -116,14 +116,16 @@ def test_record_an_ocop_certificate_valid_36_months_by_default(
 
 
 def test_double_submission_records_one_certificate(as_authority: FlaskClient, app: Flask) -> None:
-    first = post(as_authority, "/console/certifications/new", OCOP)
+    first = post(as_authority, "/console/certifications/new?lang=en", OCOP)
     count = _certs(app)
-    second = post(as_authority, "/console/certifications/new", OCOP)
+    second = post(as_authority, "/console/certifications/new?lang=en", OCOP)
     assert second.status_code == 302
     assert second.headers["Location"] == first.headers["Location"]
     assert _certs(app) == count
     assert len(_audits(app, "certification.recorded")) == 1
-    other = post(as_authority, "/console/certifications/new", {**OCOP, "stars": "5", "score": "92"})
+    other = post(
+        as_authority, "/console/certifications/new?lang=en", {**OCOP, "stars": "5", "score": "92"}
+    )
     assert other.status_code == 409
     assert "kept as issued" in other.get_data(as_text=True)
     cert = _cert(app, "ocop", OCOP["number"])
@@ -160,7 +162,7 @@ def test_bad_certificates_are_refused_on_their_field(
     as_authority: FlaskClient, app: Flask, change: dict[str, str], field: str, words: str
 ) -> None:
     count = _certs(app)
-    response = post(as_authority, "/console/certifications/new", {**OCOP, **change})
+    response = post(as_authority, "/console/certifications/new?lang=en", {**OCOP, **change})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert f'id="{field}-err"' in html
@@ -191,7 +193,7 @@ def test_record_without_csrf_token_is_refused(as_authority: FlaskClient, app: Fl
 
 def test_revoke_needs_a_reason(as_authority: FlaskClient, app: Flask) -> None:
     cert = _banh_cay(app)
-    response = post(as_authority, f"/console/certifications/{cert.id}/revoke", {})
+    response = post(as_authority, f"/console/certifications/{cert.id}/revoke?lang=en", {})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="status_reason-err"' in html

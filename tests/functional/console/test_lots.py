@@ -293,7 +293,7 @@ def test_best_before_earlier_than_production_is_shown_on_its_field(
 ) -> None:
     response = post(
         as_producer,
-        "/console/lots/new",
+        "/console/lots/new?lang=en",
         _new_lot(produced_on="2026-11-25", best_before="2026-11-01"),
     )
     assert response.status_code == 400
@@ -325,7 +325,7 @@ def test_bad_values_are_refused_on_their_field(
 
 
 def test_a_lot_needs_a_product_or_an_item(app: Flask, as_producer: FlaskClient) -> None:
-    response = post(as_producer, "/console/lots/new", _new_lot(product=""))
+    response = post(as_producer, "/console/lots/new?lang=en", _new_lot(product=""))
     assert response.status_code == 400
     assert "a lot needs a product" in response.get_data(as_text=True)
     assert _count(app, Lot, Lot.code == "BC-2026-1201") == 0

@@ -132,7 +132,9 @@ def test_register_refuses_a_bad_tax_code_on_its_field(
     as_authority: FlaskClient, app: Flask
 ) -> None:
     before = _count(app, Organisation)
-    response = post(as_authority, "/console/organisations/new", {**NEW, "tax_code": "10 99"})
+    response = post(
+        as_authority, "/console/organisations/new?lang=en", {**NEW, "tax_code": "10 99"}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="tax_code-err"' in html
@@ -199,7 +201,7 @@ def test_an_address_dated_before_the_newest_is_refused(
     org = _org(app, "1001187342")
     response = post(
         as_authority,
-        f"/console/organisations/{org.id}",
+        f"/console/organisations/{org.id}?lang=en",
         _edit(org, phone="0999", province="tỉnh Hưng Yên", effective_from="2000-01-01"),
     )
     assert response.status_code == 409
@@ -215,12 +217,11 @@ def test_name_and_kind_changes_are_refused_with_the_importers_message(
     as_authority: FlaskClient, app: Flask
 ) -> None:
     org = _org(app, "1001187342")
-    renamed = post(as_authority, f"/console/organisations/{org.id}", _edit(org, name="Khác"))
+    url = f"/console/organisations/{org.id}?lang=en"
+    renamed = post(as_authority, url, _edit(org, name="Khác"))
     assert renamed.status_code == 409
     assert "a tax code keeps its name" in renamed.get_data(as_text=True)
-    rekinded = post(
-        as_authority, f"/console/organisations/{org.id}", {**_edit(org), "kind": "enterprise"}
-    )
+    rekinded = post(as_authority, url, {**_edit(org), "kind": "enterprise"})
     assert rekinded.status_code == 409
     assert 'id="kind-err"' in rekinded.get_data(as_text=True)
     assert _org(app, "1001187342").name == org.name

@@ -176,13 +176,12 @@ def test_authority_needs_an_existing_producer(
     as_authority: FlaskClient, app: Flask, world: World
 ) -> None:
     count = _products(app)
-    unknown = post(as_authority, "/console/products/new", {**PROPOSAL, "producer": "987654"})
+    url = "/console/products/new?lang=en"
+    unknown = post(as_authority, url, {**PROPOSAL, "producer": "987654"})
     assert unknown.status_code == 404
-    missing = post(as_authority, "/console/products/new", PROPOSAL)
+    missing = post(as_authority, "/console/products/new?lang=en", PROPOSAL)
     assert missing.status_code == 400
-    distributor = post(
-        as_authority, "/console/products/new", {**PROPOSAL, "producer": str(world.distributor_id)}
-    )
+    distributor = post(as_authority, url, {**PROPOSAL, "producer": str(world.distributor_id)})
     assert distributor.status_code == 400
     assert "products are made by" in distributor.get_data(as_text=True)
     assert _products(app) == count

@@ -215,8 +215,8 @@ def test_signing_out_ends_the_session_on_the_server(app: Flask, world: World) ->
 def test_a_session_without_its_sign_in_time_is_refused(app: Flask, world: World) -> None:
     browser = app.test_client()
     sign_in(browser, world, "producer")
-    with browser.session_transaction() as saved:
+    with browser.session_transaction("/console/") as saved:
         saved.pop("since")
     assert browser.get("/console/").status_code == 302
-    with browser.session_transaction() as saved:
+    with browser.session_transaction("/console/") as saved:
         assert "uid" not in saved
