@@ -152,7 +152,9 @@ def _schemathesis(args: argparse.Namespace, token: str, folder: Path) -> int:
     result = subprocess.run(  # noqa: S603
         command, cwd=folder, check=False, capture_output=True, text=True
     )
-    print(result.stdout[-20000:], result.stderr[-5000:], sep="\n")
+    # A failing case's request body can be megabytes on one line: shorten each line.
+    lines = (result.stdout + "\n" + result.stderr).splitlines()
+    print("\n".join(line if len(line) < 400 else line[:400] + " …" for line in lines[-400:]))
     found = re.search(r"(\d+) generated, ([^\n]+)", result.stdout)
     cases = f"{found.group(1)} cases ({found.group(2).strip()})" if found else "? cases"
     print(f"schemathesis on {args.database_url or 'sqlite'}: {cases}, exit {result.returncode}")
