@@ -560,19 +560,7 @@ def take_pin_attempt(
     the lock lasts a full ``window`` from then.
     """
     expired = _SCANS.c.pin_window_at.is_(None) | (_SCANS.c.pin_window_at <= now - window)
-    stmt = _insert(session).values(
-        batch_id=batch_id,
-        index=index,
-        count=0,
-        devices=0,
-        sightings=0,
-        far_apart=0,
-        pin_claims=0,
-        pin_attempts=1,
-        pin_window_at=now,
-        first_at=now,
-        last_at=now,
-    )
+    stmt = _pin_row(session, batch_id, index, now, pin_attempts=1, pin_window_at=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[_SCANS.c.batch_id, _SCANS.c.index],
         set_={
@@ -582,6 +570,19 @@ def take_pin_attempt(
     ).returning(_SCANS.c.pin_attempts, _SCANS.c.pin_window_at)
     attempt, window_at = session.execute(stmt).one()
     return PinBudget(attempt, _aware(window_at), limit, window)
+
+
+def _pin_row(
+    session: Session, batch_id: int, index: int, now: dt.datetime, **pin: Any
+) -> Any:
+    """The INSERT of a stamp's row first touched by a PIN, not a scan: no scans counted."""
+    values: dict[str, Any] = {
+        "count": 0, "devices": 0, "sightings": 0, "far_apart": 0,
+        "pin_claims": 0, "pin_attempts": 0, **pin,
+    }  # fmt: skip
+    return _insert(session).values(
+        batch_id=batch_id, index=index, first_at=now, last_at=now, **values
+    )
 
 
 def lock_pins(session: Session, batch_id: int, index: int, now: dt.datetime) -> None:
@@ -598,19 +599,7 @@ def claim_pin(session: Session, batch_id: int, index: int, now: dt.datetime) -> 
 
     A correct entry clears the stamp's failed attempts: only the holder knows it.
     """
-    stmt = _insert(session).values(
-        batch_id=batch_id,
-        index=index,
-        count=0,
-        devices=0,
-        sightings=0,
-        far_apart=0,
-        pin_claims=1,
-        pin_attempts=0,
-        first_at=now,
-        last_at=now,
-        pin_claimed_at=now,
-    )
+    stmt = _pin_row(session, batch_id, index, now, pin_claims=1, pin_claimed_at=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[_SCANS.c.batch_id, _SCANS.c.index],
         set_={"pin_claims": _SCANS.c.pin_claims + 1, "pin_attempts": 0, "pin_window_at": None},
