@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
 from ocop.trace.errors import DomainError
-from ocop.trace.models import StandardKind
+from ocop.trace.models import Product, StandardKind
 from ocop.workflows import audit, marks, records
 
 from ..database import write_transaction
@@ -53,48 +57,48 @@ class StandardForm(Form):
 @bp.post("/products/<path:code>/trademarks")
 @requires("products.edit")
 def trademark_add(code: str) -> Response | tuple[str, int]:
-    found = _product(code)
     form = TrademarkForm()
-    if not form.validate():
-        return _detail(found, ProductForm(obj=found), trademark_form=form), 400
     record = {name: form[name].data for name in form._fields if name != "csrf_token"}
     for day in ("filed_on", "granted_on"):
         record[day] = record[day].isoformat() if record[day] else None
-    try:
-        with write_transaction() as writer:
-            marks.add_trademark(writer, found, record)
-            audit.record(
-                writer, actor(), "product.trademark_added", f"product {found.code}",
-                {"number": form.number.data},
-            )  # fmt: skip
-    except DomainError as error:
-        rule_error(form, error)
-        return _detail(found, ProductForm(obj=found), trademark_form=form), records.status_of(
-            error
-        )
-    flash(_("Đã ghi nhãn hiệu."))
-    return redirect(url_for("console.product", code=found.code))
+    return _add(
+        code, form, "trademark_form", marks.add_trademark, record,
+        "product.trademark_added", {"number": form.number.data}, _("Đã ghi nhãn hiệu."),
+    )  # fmt: skip
 
 
 @bp.post("/products/<path:code>/standards")
 @requires("products.edit")
 def standard_add(code: str) -> Response | tuple[str, int]:
-    found = _product(code)
     form = StandardForm()
-    if not form.validate():
-        return _detail(found, ProductForm(obj=found), standard_form=form), 400
     record = {"kind": form.kind.data, "code": form.code.data, "title": form.title.data}
+    return _add(
+        code, form, "standard_form", marks.add_standard, record,
+        "product.standard_added", {"code": form.code.data}, _("Đã ghi tiêu chuẩn áp dụng."),
+    )  # fmt: skip
+
+
+def _add(
+    code: str,
+    form: Form,
+    form_name: str,
+    add: Callable[[Session, Product, dict[str, Any]], object],
+    record: dict[str, Any],
+    action: str,
+    detail: dict[str, Any],
+    done: str,
+) -> Response | tuple[str, int]:
+    """Record one trademark or standard of a product: checked, written, audited."""
+    found = _product(code)
+    if not form.validate():
+        return _detail(found, ProductForm(obj=found), **{form_name: form}), 400
     try:
         with write_transaction() as writer:
-            marks.add_standard(writer, found, record)
-            audit.record(
-                writer, actor(), "product.standard_added", f"product {found.code}",
-                {"code": form.code.data},
-            )  # fmt: skip
+            add(writer, found, record)
+            audit.record(writer, actor(), action, f"product {found.code}", detail)
     except DomainError as error:
         rule_error(form, error)
-        return _detail(found, ProductForm(obj=found), standard_form=form), records.status_of(
-            error
-        )
-    flash(_("Đã ghi tiêu chuẩn áp dụng."))
+        page = _detail(found, ProductForm(obj=found), **{form_name: form})
+        return page, records.status_of(error)
+    flash(done)
     return redirect(url_for("console.product", code=found.code))
