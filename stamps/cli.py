@@ -48,6 +48,37 @@ def _actor() -> str:
         return "cli"
 
 
+def layout_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The PDF's paper, label and QR module options, for every command that prints labels."""
+    options = [
+        click.option(
+            "--paper",
+            type=click.Choice(["A4", "A5", "letter", "roll"], case_sensitive=False),
+            help="PDF: sheets of labels (A4, the default) or a roll, one label a page.",
+        ),
+        click.option("--label", "label_size", help="PDF: label size in mm, e.g. 40x30."),
+        click.option("--columns", type=int, help="PDF: labels across the page."),
+        click.option("--label-width", type=float, help="PDF: label width in mm."),
+        click.option("--label-height", type=float, help="PDF: label height in mm."),
+        click.option("--margin", type=float, help="PDF: page margin in mm."),
+        click.option(
+            "--dpi",
+            type=click.Choice(["203", "300", "600"]),
+            help="PDF: printer resolution (default 600 for sheets, 203 for rolls).",
+        ),
+        click.option(
+            "--module",
+            "module_mm",
+            type=float,
+            help="PDF: QR module size in mm, a whole number of printer dots "
+            "(0.5 at 203 dpi, 0.508 at 300 and 600 dpi).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @stamps_cli.command("issue")
 @click.option("--lot", "lot_code", required=True, help="Code of the certified lot.")
 @click.option("--count", "raw_count", required=True, help="How many stamps.")
@@ -61,10 +92,7 @@ def _actor() -> str:
 @click.option("--pin", is_flag=True, help="Add a scratch-off PIN to each stamp.")
 @click.option("--svg", is_flag=True, help="With .zip: SVG images instead of PNG.")
 @click.option("--org", "org_id", type=int, help="Signing authority (when there are several).")
-@click.option("--columns", type=int, help="PDF: labels across the page.")
-@click.option("--label-width", type=float, help="PDF: label width in mm.")
-@click.option("--label-height", type=float, help="PDF: label height in mm.")
-@click.option("--margin", type=float, help="PDF: page margin in mm.")
+@layout_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def issue_command(
     lot_code: str,
@@ -73,22 +101,27 @@ def issue_command(
     pin: bool,
     svg: bool,
     org_id: int | None,
-    columns: int | None,
-    label_width: float | None,
-    label_height: float | None,
-    margin: float | None,
     as_json: bool,
+    **layout: Any,
 ) -> None:
-    """Issue a batch of signed stamps for a certified lot and write the print file."""
+    """Issue a batch of signed stamps for a certified lot and write the print file.
+
+    PDF labels come on A4 sheets (office printers) or, with --paper roll, one label a
+    page the size of the label (label printers). QR modules are whole dots of the
+    printer (--dpi): 0.5 mm at 203 dpi, 0.508 mm at 300 and 600 dpi unless --module
+    says otherwise; the code gets error correction Q where the label has room, else M.
+    See docs/printing.md.
+    """
     settings = _settings()
     kind = OutputKind.for_path(out)
+    chosen = _layout(kind, **layout)
     job = PrintJob(
         lot_code=lot_code,
         count=parse_count(raw_count, settings.max_batch),
         out=Path(out).resolve(),
         pin_secret=PinSecret(settings.resolved_pin_secret()) if pin else None,
         org_id=org_id,
-        layout=_layout(kind, columns, label_width, label_height, margin),
+        layout=chosen,
         svg=svg,
     )
     keystore = keystore_for(settings.instance, os.environ, production=settings.production)
@@ -101,34 +134,68 @@ def issue_command(
             actor=_actor(),
             on_stamp=advance,
         )
+    used = (chosen or LabelLayout()) if kind is OutputKind.PDF else None
     if as_json:
-        click.echo(json.dumps(result.to_json()))
+        answer = result.to_json()
+        if used is not None:
+            answer["labels"] = _layout_json(used)
+        click.echo(json.dumps(answer))
     else:
         click.echo(
             f"Batch {result.batch}: {result.count:,} stamps for lot {lot_code}, "
             f"signed by {result.kid}"
         )
+        if used is not None:
+            click.echo(f"Labels: {used.describe()}")
         click.echo(f"Written to {result.out}")
 
 
-def _layout(
-    kind: OutputKind,
-    columns: int | None,
-    width: float | None,
-    height: float | None,
-    margin: float | None,
-) -> LabelLayout | None:
-    if columns is None and width is None and height is None and margin is None:
+def _layout(kind: OutputKind, **given: Any) -> LabelLayout | None:
+    if all(value is None for value in given.values()):
         return None
     if kind is not OutputKind.PDF:
         raise UsageProblem("label layout options apply to .pdf output only")
+    return layout_from_options(**given)
+
+
+def layout_from_options(
+    *,
+    paper: str | None = None,
+    label_size: str | None = None,
+    columns: int | None = None,
+    label_width: float | None = None,
+    label_height: float | None = None,
+    margin: float | None = None,
+    dpi: str | None = None,
+    module_mm: float | None = None,
+) -> LabelLayout:
+    """The layout the command line's options describe; a usage error says what is wrong."""
     try:
         # None keeps from_options' default, as an option left out would.
         return LabelLayout.from_options(
-            columns=columns, label_width_mm=width, label_height_mm=height, margin_mm=margin
+            paper=paper or "A4",
+            label=label_size,
+            columns=columns,
+            label_width_mm=label_width,
+            label_height_mm=label_height,
+            margin_mm=margin,
+            dpi=int(dpi) if dpi else None,
+            module_mm=module_mm,
         )
     except ValueError as error:
         raise UsageProblem("label layout: %(problem)s", problem=str(error)) from None
+
+
+def _layout_json(layout: LabelLayout) -> dict[str, object]:
+    return {
+        "paper": "roll" if layout.roll else "sheet",
+        "label_mm": [layout.label_width_mm, layout.label_height_mm],
+        "per_page": layout.per_page,
+        "module_mm": round(layout.module, 4),
+        "module_dots": layout.module_dots,
+        "dpi": layout.dpi,
+        "error_correction": layout.ec_level,
+    }
 
 
 _PROGRESS_STEP = 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -9,10 +10,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from ocop.trace.models import Lot
+from ocop.trace.queries import latest_ocop_certificate
+
 from .errors import UnsupportedOutput
 from .issuance import IssuedStamp
 from .pin import format_pin
-from .qr import QrEncoder, QrMatrix, encode_many
+from .qr import EncodeOptions, QrEncoder, QrMatrix, encode_many
 from .render.files import atomic_output, write_csv, write_zip
 from .render.labels import Label, LabelLayout
 from .render.pdf import write_label_pdf
@@ -43,6 +49,17 @@ class LabelText:
 
     title: str
     stars: int
+    lot: str = ""
+
+
+def label_text(session: Session, lot: Lot, today: dt.date) -> LabelText:
+    """What the labels of ``lot``'s stamps say: the CLI, the demo and the queue's print jobs."""
+    product = lot.product
+    if product is None:
+        raise UnsupportedOutput("lot %(lot)s is a raw-material lot: it has no labels", lot=lot.code)
+    cert = latest_ocop_certificate(session, product, today)
+    stars = (cert.stars or 0) if cert else 0
+    return LabelText(title=product.label_name, stars=stars, lot=lot.code)
 
 
 Progress = Callable[[], None]
@@ -72,7 +89,8 @@ def write_output(
         with atomic_output(path) as fp:
             return write_zip(fp, _images(stamps, svg, workers))
     with atomic_output(path) as fp:
-        return write_label_pdf(fp, _labels(stamps, text, workers), layout or LabelLayout())
+        layout = layout or LabelLayout()
+        return write_label_pdf(fp, _labels(stamps, text, workers, layout), layout)
 
 
 def _counted(stamps: Iterable[IssuedStamp], on_stamp: Progress | None) -> Iterator[IssuedStamp]:
@@ -111,26 +129,35 @@ def _images(
 
 
 def _labels(
-    stamps: Iterator[IssuedStamp], text: LabelText, workers: int | QrEncoder
+    stamps: Iterator[IssuedStamp],
+    text: LabelText,
+    workers: int | QrEncoder,
+    layout: LabelLayout,
 ) -> Iterator[Label]:
-    for stamp, matrix in _with_matrices(stamps, workers):
+    # The layout says how much error correction its labels have room for.
+    symbol = EncodeOptions(ec_level=layout.ec_level, max_version=layout.max_version)
+    for stamp, matrix in _with_matrices(stamps, workers, symbol):
         yield Label(
             matrix=matrix,
             serial=str(stamp.serial),
             title=text.title,
             stars=text.stars,
             pin=format_pin(stamp.pin) if stamp.pin else None,
+            lot=text.lot,
         )
 
 
 def _with_matrices(
-    stamps: Iterator[IssuedStamp], workers: int | QrEncoder
+    stamps: Iterator[IssuedStamp],
+    workers: int | QrEncoder,
+    symbol: EncodeOptions | None = None,
 ) -> Iterator[tuple[IssuedStamp, QrMatrix]]:
     # tee buffers only what the encoder runs ahead: a few chunks, whatever the count.
     for_urls, for_labels = itertools.tee(stamps)
     urls = (stamp.url for stamp in for_urls)
+    options = symbol or EncodeOptions()
     if isinstance(workers, QrEncoder):
-        matrices = workers.encode_many(urls)
+        matrices = workers.encode_many(urls, **options)
     else:
-        matrices = encode_many(urls, workers=workers)
+        matrices = encode_many(urls, workers=workers, **options)
     yield from zip(for_labels, matrices, strict=True)

@@ -147,7 +147,7 @@ class ChunkPlan:
 
     @property
     def _sample(self) -> LabelSample:
-        return LabelSample(self.text.title, self.text.stars, self.pin)
+        return LabelSample(self.text.title, self.text.stars, self.pin, self.text.lot)
 
     def write_part(
         self,
@@ -173,7 +173,7 @@ class ChunkPlan:
                 assert self.layout is not None
                 written = write_label_pdf_part(
                     fp,  # type: ignore[arg-type]
-                    _labels(stamps, self.text, workers),
+                    _labels(stamps, self.text, workers, self.layout),
                     self.layout,
                     first_page=start // self.layout.per_page,
                     sample=self._sample,

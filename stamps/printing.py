@@ -15,11 +15,11 @@ from pathlib import Path
 from ocop.keys import active_key, signing_authority
 from ocop.keys.keystore import Keystore
 from ocop.trace.db import Database, utcnow, vietnam_today
-from ocop.trace.queries import find_lot, latest_ocop_certificate
+from ocop.trace.queries import find_lot
 
 from .errors import OutputNotWritable, UsageProblem
 from .issuance import finish_batch, generate_stamps, open_batch
-from .outputs import LabelText, OutputKind, Progress, write_output
+from .outputs import OutputKind, Progress, label_text, write_output
 from .pin import PinSecret
 from .render.labels import LabelLayout
 
@@ -91,9 +91,7 @@ def issue_and_write(
             actor=actor,
             today=today,
         )
-        assert lot.product is not None
-        cert = latest_ocop_certificate(session, lot.product, today)
-        text = LabelText(title=lot.product.label_name, stars=(cert.stars or 0) if cert else 0)
+        text = label_text(session, lot, today)
         batch_id, kid = batch.id, key.kid
     stamps = generate_stamps(
         signer, batch_id, job.count, base_url=base_url, pin_secret=job.pin_secret
@@ -139,10 +137,7 @@ def rewrite_output(
         if batch is None or batch.status is not BatchStatus.ISSUED:
             raise UsageProblem("batch %(batch)s is not an issued batch", batch=batch_id)
         signer = keystore.load(batch.key.kid)
-        product = batch.lot.product
-        assert product is not None
-        cert = latest_ocop_certificate(session, product, vietnam_today())
-        text = LabelText(title=product.label_name, stars=(cert.stars or 0) if cert else 0)
+        text = label_text(session, batch.lot, vietnam_today())
         count, with_pin = batch.count, batch.pin
     stamps = generate_stamps(
         signer, batch_id, count, base_url=base_url, pin_secret=pin_secret if with_pin else None

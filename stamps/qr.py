@@ -35,7 +35,7 @@ _ASCII_BITS = bytes.maketrans(b"\x00\x01", b"01")
 _FROM_ZXING = bytes.maketrans(b"\x00\xff", b"\x01\x00")
 
 
-class _EncodeOptions(TypedDict, total=False):
+class EncodeOptions(TypedDict, total=False):
     """`encode`'s keyword arguments, as `encode_many` hands them to each worker."""
 
     max_version: int
@@ -144,7 +144,7 @@ def encode_many(
     memory stays flat whatever the count. Starting the processes costs about a
     second, so it pays only for thousands of codes.
     """
-    options: _EncodeOptions = {"max_version": max_version, "ec_level": ec_level, "mask": mask}
+    options: EncodeOptions = {"max_version": max_version, "ec_level": ec_level, "mask": mask}
     _options(ec_level, mask)
     if workers <= 1:
         for text in texts:
@@ -176,7 +176,7 @@ class QrEncoder:
             self._pool = None
 
     def encode_many(
-        self, texts: Iterable[str], *, chunk_size: int = 256, **options: Unpack[_EncodeOptions]
+        self, texts: Iterable[str], *, chunk_size: int = 256, **options: Unpack[EncodeOptions]
     ) -> Iterator[QrMatrix]:
         """`encode` each text, in order, lazily, with at most two chunks a process in flight."""
         if self.workers <= 1:
@@ -205,7 +205,7 @@ def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _encode_chunk(texts: list[str], options: _EncodeOptions) -> list[QrMatrix]:
+def _encode_chunk(texts: list[str], options: EncodeOptions) -> list[QrMatrix]:
     return [encode(text, **options) for text in texts]
 
 

@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session
 from ocop.keys.keystore import ensure_private_dir
 from ocop.stamps.issuance import check_issuable, finish_batch, generate_stamps
 from ocop.stamps.models import BatchStatus, StampBatch
-from ocop.stamps.outputs import LabelText, OutputKind
+from ocop.stamps.outputs import OutputKind, label_text
 from ocop.stamps.parts import ChunkPlan, FileDigest, is_intact
 from ocop.stamps.printing import encoder_workers
 from ocop.stamps.qr import QrEncoder
 from ocop.trace.db import rowcount, utcnow, vietnam_today
-from ocop.trace.queries import latest_ocop_certificate
 
 from . import audit
-from .errors import IssuanceFailed
+from .errors import IssuanceFailed, RequestRefused
 from .jobs import JobContext, JobLost, JobType, cancel_request_jobs, finish, record_chunk, register
 from .models import Job, JobKind, RequestStatus, StampRequest
 
@@ -49,7 +48,7 @@ def job_key(request_id: int, kind: OutputKind) -> str:
 
 def _plan(context: JobContext, job: Job) -> tuple[ChunkPlan, int, str, bool]:
     """What to print, read in one short transaction: (plan, batch, signing kid, issuing)."""
-    from .stamp_requests import DEFAULT_LAYOUT, LAYOUTS
+    from .stamp_requests import DEFAULT_LAYOUT, LAYOUTS, print_layout
 
     assert job.output is not None  # print jobs always name their output
     kind = OutputKind(job.output)
@@ -68,11 +67,11 @@ def _plan(context: JobContext, job: Job) -> tuple[ChunkPlan, int, str, bool]:
                 "batch %(id)s is %(status)s: its stamps are not printed", id=batch.id,
                 status=batch.status,
             )
-        product = batch.lot.product
-        assert product is not None
-        cert = latest_ocop_certificate(session, product, vietnam_today())
-        text = LabelText(title=product.label_name, stars=(cert.stars or 0) if cert else 0)
-        layout = LAYOUTS.get(request.layout, LAYOUTS[DEFAULT_LAYOUT])
+        text = label_text(session, batch.lot, vietnam_today())
+        try:
+            layout = print_layout(request.layout)
+        except RequestRefused:  # a name from a version that had other layouts
+            layout = LAYOUTS[DEFAULT_LAYOUT]
         plan = ChunkPlan.make(
             kind,
             batch.count,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import case, select, update
@@ -29,7 +29,7 @@ from ocop.stamps.issuance import check_lot_issuable, finish_batch, open_batch, p
 from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.stamps.outputs import OutputKind
 from ocop.stamps.parts import FileDigest, is_intact
-from ocop.stamps.render.labels import LabelLayout
+from ocop.stamps.render.labels import PRINTER_DPI, LabelLayout
 from ocop.trace.db import Database, rowcount, utcnow, vietnam_today
 from ocop.trace.errors import DomainError
 from ocop.trace.models import Lot
@@ -52,13 +52,30 @@ from .print_jobs import job_key, output_path
 MAX_NOTE = 1000
 MAX_NONCE = 64
 
-# Label sheets a producer can choose from, by the name stored in the request.
+# Label sheets and rolls a producer can choose from, by the name stored in the request;
+# "@203" after the name (print_layout) says which printer, so the modules are its dots.
 LAYOUTS: dict[str, LabelLayout] = {
     "a4-5x8": LabelLayout(),  # 38 x 33 mm, 40 a sheet: the common decal sheet
-    "a4-4x10": LabelLayout(label_width_mm=48, label_height_mm=26, columns=4, qr_mm=15),
-    "a4-3x7": LabelLayout(label_width_mm=64, label_height_mm=39, columns=3, qr_mm=25),
+    "a4-4x10": LabelLayout(label_width_mm=48, label_height_mm=26, columns=4),
+    "a4-3x7": LabelLayout(label_width_mm=64, label_height_mm=39, columns=3),
+    # The common die-cut rolls of 203 and 300 dpi thermal label printers.
+    "roll-40x30": LabelLayout.for_roll(40, 30),
+    "roll-50x30": LabelLayout.for_roll(50, 30),
+    "roll-60x40": LabelLayout.for_roll(60, 40),
 }
 DEFAULT_LAYOUT = "a4-5x8"
+
+
+def print_layout(name: str) -> LabelLayout:
+    """The layout a request names: a preset of :data:`LAYOUTS`, with ``@dpi`` when the
+    producer said which printer (``roll-40x30@300``); the module is then that printer's."""
+    preset, at, dpi = name.partition("@")
+    layout = LAYOUTS.get(preset)
+    if layout is None or (at and dpi not in {str(d) for d in PRINTER_DPI}):
+        raise RequestRefused("unknown label layout %(layout)r", "layout", layout=name[:20])
+    if not at:
+        return layout
+    return replace(layout, dpi=int(dpi), module_mm=None)
 
 
 def submit_request(
@@ -98,8 +115,7 @@ def submit_request(
             lot=lot.code,
             name=actor.organisation_name,
         )
-    if layout not in LAYOUTS:
-        raise RequestRefused("unknown label layout %(layout)r", "layout", layout=layout[:20])
+    print_layout(layout)
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
         raise RequestRefused("the note is longer than %(most)s characters", "note", most=MAX_NOTE)
@@ -176,8 +192,7 @@ def abandon_request(
         raise RequestRefused("there is no stamp request %(request)s", request=request_id)
     if changed != 1:
         raise RequestConflict(
-            "stamp request %(request)s is %(status)s; only a request being signed can be "
-            "abandoned",
+            "stamp request %(request)s is %(status)s; only a request being signed can be abandoned",
             request=request_id,
             status=request.status.value,
         )
@@ -456,6 +471,7 @@ __all__ = [
     "lot_problem",
     "output_path",
     "prepare_download",
+    "print_layout",
     "reject_request",
     "request_jobs",
     "stampable_lots",

@@ -21,15 +21,14 @@ holds exactly the glyphs printed whatever the labels say, without reading ahead.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import struct
+import unicodedata
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from fontTools.subset import Options, Subsetter
@@ -37,25 +36,32 @@ from fontTools.ttLib import TTFont
 
 from ocop.stamps.errors import QrTooLarge
 from ocop.stamps.qr import QrMatrix
+from ocop.stamps.render.fonts import FONT_PATH, FontMetrics, font_metrics, text_width_pt
 from ocop.stamps.render.labels import (
-    LINE_MM,
+    LOT_PREFIX,
+    OCOP_WORD,
     PADDING_MM,
     QUIET_MODULES,
-    TEXT_PT,
+    SCAN_HINT,
+    SCAN_HINT_LINES,
+    SIDE_GAP_MM,
+    SMALLEST_PT,
     Label,
     LabelLayout,
 )
 
 PT_PER_MM = 72 / 25.4
-FONT_PATH = Path(__file__).resolve().parent.parent / "fonts" / "DejaVuSans.ttf"
 FONT_NAME = "DejaVuSans"
 ELLIPSIS = "…"
 STAR = "★"
 
-_SMALLEST_PT = 4.5
+_OCOP_PT = 8.0
+_HINT_PT = 6.0
 _STARS_PT = 9.0
 _PIN_PT = 10.0
 _PIN_LABEL_PT = 4.5
+_PIN_MIN_PT = 3 * 4.5 * 1.2  # "PIN:" and two groups of digits, smallest
+_LOT_GAP_PT = 4.0
 _GUIDE_GREY = 0.75  # cut guides and the PIN box: visible, never mistaken for the code
 _LINE_WIDTH_PT = 0.25
 _ZLIB_LEVEL = 1  # the content is mostly hex image data: level 6 saves 8% for 20% more time
@@ -74,7 +80,7 @@ def write_label_pdf(
     pdf = _PdfFile(fp)
     catalog, pages, font = pdf.reserve(), pdf.reserve(), pdf.reserve()
     pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages, catalog)
-    glyphs = _Glyphs(_font_metrics())
+    glyphs = _Glyphs(font_metrics())
     painter = _LabelPainter(layout, glyphs)
     page_refs = array("Q")
     count = 0
@@ -211,6 +217,7 @@ class LabelSample:
     title: str
     stars: int
     pin: bool
+    lot: str = ""
 
 
 def page_objects(page: int) -> tuple[int, int]:
@@ -274,7 +281,7 @@ def assemble_label_pdf(
 
 
 def _sample_glyphs(layout: LabelLayout, sample: LabelSample) -> _Glyphs:
-    glyphs = _Glyphs(_font_metrics())
+    glyphs = _Glyphs(font_metrics())
     blank = QrMatrix(21, bytes(21 * 21))
     label = Label(
         matrix=blank,
@@ -282,8 +289,13 @@ def _sample_glyphs(layout: LabelLayout, sample: LabelSample) -> _Glyphs:
         title=sample.title,
         stars=sample.stars,
         pin="0123 4567 89" if sample.pin else None,
+        lot=sample.lot,
     )
     _LabelPainter(layout, glyphs).label(label, 0.0, 0.0)
+    # Whole texts too: a label cuts its lot code or title where its own serial leaves
+    # room, and every label must find its characters among the sample's.
+    for text in (label.title, LOT_PREFIX + label.lot, SCAN_HINT, *SCAN_HINT_LINES, ELLIPSIS):
+        glyphs.hex(glyphs.printable(text))
     return glyphs
 
 
@@ -303,7 +315,18 @@ class _Style:
     size: float
     room: float
     truncate: bool = False
-    centred: bool = True
+    align: str = "centre"  # or "left", "right": where x is
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """The column beside the code, top to bottom: what it says and at what size."""
+
+    ocop_pt: float
+    stars_pt: float
+    hint_pt: float
+    hint: tuple[str, ...]
+    pin_top: float  # points below the label's top where the PIN box begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,32 +336,61 @@ class _Geometry:
     box: float  # the code's square, quiet zone included
     module: float
     largest: int  # modules a side of the largest symbol the layout allows
-    serial_y: float
-    title_y: float
+    dot: float | None  # one printer dot, when the code is put on the dot grid
+    line: float
+    text_pt: float
     side_x: float
     side_width: float
 
     @property
+    def top(self) -> float:
+        return PADDING_MM * PT_PER_MM
+
+    @property
     def code_top(self) -> float:
-        return PADDING_MM * PT_PER_MM + QUIET_MODULES * self.module
+        return self.top + QUIET_MODULES * self.module
 
     @property
     def code_bottom(self) -> float:
         return self.code_top + self.largest * self.module
 
+    @property
+    def box_bottom(self) -> float:
+        return self.top + self.box
+
 
 def _geometry(layout: LabelLayout) -> _Geometry:
     box = layout.qr_box_mm
-    side_x = PADDING_MM + box
+    side_x = PADDING_MM + box + SIDE_GAP_MM
     return _Geometry(
         box=box * PT_PER_MM,
-        module=layout.module_mm * PT_PER_MM,
-        largest=17 + 4 * layout.max_version,
-        serial_y=(PADDING_MM + box + 0.75 * LINE_MM) * PT_PER_MM,
-        title_y=(PADDING_MM + box + 1.75 * LINE_MM) * PT_PER_MM,
+        module=layout.module * PT_PER_MM,
+        largest=layout.largest_modules,
+        dot=72 / layout.dpi,
+        line=layout.line_mm * PT_PER_MM,
+        text_pt=layout.text_pt,
         side_x=side_x * PT_PER_MM,
         side_width=(layout.label_width_mm - PADDING_MM - side_x) * PT_PER_MM,
     )
+
+
+def _side(at: _Geometry, pin: bool, stars: bool) -> _Side:
+    """Sizes for the side column: the natural ones, shrunk together when the code is short."""
+    hint: tuple[str, ...] = (SCAN_HINT,)
+    if _text_width(SCAN_HINT, _HINT_PT) > at.side_width:
+        hint = SCAN_HINT_LINES
+    natural = _OCOP_PT * 1.2 + (_STARS_PT * 1.15 if stars else 0) + len(hint) * _HINT_PT * 1.2
+    room = at.box - (_PIN_MIN_PT if pin else 0) - 2
+    scale = min(1.0, room / natural)
+    ocop, stars_pt, hint_pt = (
+        max(SMALLEST_PT, size * scale) for size in (_OCOP_PT, _STARS_PT, _HINT_PT)
+    )
+    used = ocop * 1.2 + (stars_pt * 1.15 if stars else 0) + len(hint) * hint_pt * 1.2
+    return _Side(ocop, stars_pt, hint_pt, hint, at.top + used + 2)
+
+
+def _text_width(text: str, size: float) -> float:
+    return text_width_pt(text, size)
 
 
 class _LabelPainter:
@@ -350,17 +402,20 @@ class _LabelPainter:
         self.height = layout.label_height_mm * PT_PER_MM
         self.page_height = layout.page_height_mm * PT_PER_MM
         self.origins = [_pt(layout.label_origin(slot)) for slot in range(layout.per_page)]
+        self.guides = not layout.roll  # a roll's labels are die-cut already
         self.at = at = _geometry(layout)
-        self.serial_style = _Style(TEXT_PT, at.box)
-        self.title_style = _Style(TEXT_PT, self.width - 2 * PADDING_MM * PT_PER_MM, True)
-        self.stars_style = _Style(_STARS_PT, at.side_width)
-        self.pin_label_style = _Style(_PIN_LABEL_PT, at.side_width, centred=False)
+        inner = self.width - 2 * at.top
+        self.serial_style = _Style(at.text_pt, inner, align="left")
+        self.title_style = _Style(at.text_pt, inner, True)
+        self._sides: dict[tuple[bool, bool], _Side] = {}
         self._fitted: dict[tuple[str, _Style], tuple[str, float, float]] = {}
 
     def page(self, labels: list[Label], on_label: Callable[[], None] | None) -> bytes:
-        parts = [f"0 g {_GUIDE_GREY} G {_LINE_WIDTH_PT} w\n", self._guides(len(labels))]
+        parts = [f"0 g {_GUIDE_GREY} G {_LINE_WIDTH_PT} w\n"]
+        if self.guides:
+            parts.append(self._guides(len(labels)))
         for (x, y), label in zip(self.origins, labels, strict=False):
-            parts.append(self.label(label, x, self.page_height - y))
+            parts.append(self.label(label, x, y))
             if on_label is not None:
                 on_label()
         return "".join(parts).encode("ascii")
@@ -370,21 +425,16 @@ class _LabelPainter:
         bottoms = ((x, self.page_height - y - self.height) for x, y in self.origins[:count])
         return " ".join(f"{x:.2f} {y:.2f} {size} re" for x, y in bottoms) + " S\n"
 
-    def label(self, label: Label, left: float, top: float) -> str:
-        """Operators for one label whose top-left corner is at (`left`, `top`) on the page."""
-        at = self.at
-        parts = [
-            self._code(label.matrix, left, top),
-            self.text(label.serial, left + at.box / 2, top - at.serial_y, self.serial_style),
-            self.text(label.title, left + self.width / 2, top - at.title_y, self.title_style),
-        ]
-        if label.stars:
-            parts.append(self._stars(label.stars, left, top))
-        if label.pin:
-            parts.append(self._pin(label.pin, left, top))
+    def label(self, label: Label, left: float, from_top: float) -> str:
+        """Operators for one label whose top-left corner is `left` points from the page's
+        left and `from_top` points below its top."""
+        top = self.page_height - from_top
+        parts = [self._code(label.matrix, left, from_top)]
+        parts.append(self._lines(label, left, top))
+        parts.append(self._side_column(label, left, top))
         return "".join(parts)
 
-    def _code(self, matrix: QrMatrix, left: float, top: float) -> str:
+    def _code(self, matrix: QrMatrix, left: float, from_top: float) -> str:
         if matrix.size > self.at.largest:
             raise QrTooLarge(
                 "a version %(version)s code does not fit labels laid out for version "
@@ -394,47 +444,91 @@ class _LabelPainter:
             )
         n = matrix.size
         side = n * self.at.module
-        inset = (self.at.box - side) / 2 + PADDING_MM * PT_PER_MM
+        inset = (self.at.box - side) / 2 + self.at.top
+        x, y = left + inset, from_top + inset
+        if self.at.dot:
+            # On the printer's dot grid, counted from the page's top left where it
+            # starts: each module is then exactly its whole dots.
+            x, y = (round(v / self.at.dot) * self.at.dot for v in (x, y))
         return (
-            f"q {side:.3f} 0 0 {side:.3f} {left + inset:.3f} {top - inset - side:.3f} cm "
+            f"q {side:.4f} 0 0 {side:.4f} {x:.4f} {self.page_height - y - side:.4f} cm "
             # Image mask, 1 = paint (/D [1 0]); hex so no binary byte can look like "EI".
             f"BI /W {n} /H {n} /IM true /D [1 0] /I false /F /AHx "
             f"ID {matrix.packed_rows().hex()}> EI Q\n"
         )
 
-    def _stars(self, stars: int, left: float, top: float) -> str:
+    def _lines(self, label: Label, left: float, top: float) -> str:
+        """Under the code: the serial and the lot code, then the product name."""
         at = self.at
-        baseline = top - at.code_top - 0.75 * _STARS_PT
-        centre = left + at.side_x + at.side_width / 2
-        return self.text(STAR * stars, centre, baseline, self.stars_style)
+        x = left + at.top
+        first = top - at.box_bottom - 0.8 * at.line
+        second = first - at.line
+        serial = self.text(label.serial, x, first, self.serial_style)
+        parts = [serial]
+        if label.lot:
+            used = self.fitted(label.serial, self.serial_style)[2]
+            room = self.width - 2 * at.top - used - _LOT_GAP_PT
+            style = _Style(at.text_pt, room, True, align="right")
+            if room > _text_width(LOT_PREFIX + ELLIPSIS, SMALLEST_PT):
+                parts.append(
+                    self.text(LOT_PREFIX + label.lot, left + self.width - at.top, first, style)
+                )
+        parts.append(self.text(label.title, left + self.width / 2, second, self.title_style))
+        return "".join(parts)
 
-    def _pin(self, pin: str, left: float, top: float) -> str:
+    def _side_column(self, label: Label, left: float, top: float) -> str:
+        at = self.at
+        key = (label.pin is not None, bool(label.stars))
+        side = self._sides.get(key)
+        if side is None:
+            side = self._sides[key] = _side(at, *key)
+        centre = left + at.side_x + at.side_width / 2
+        y = top - at.top - side.ocop_pt
+        parts = [self.text(OCOP_WORD, centre, y, _Style(side.ocop_pt, at.side_width))]
+        if label.stars:
+            y -= side.stars_pt * 1.15
+            parts.append(
+                self.text(STAR * label.stars, centre, y, _Style(side.stars_pt, at.side_width))
+            )
+        for line in side.hint:
+            y -= side.hint_pt * 1.2
+            parts.append(self.text(line, centre, y, _Style(side.hint_pt, at.side_width)))
+        if label.pin:
+            parts.append(self._pin(label.pin, left, top, side))
+        return "".join(parts)
+
+    def _pin(self, pin: str, left: float, top: float, side: _Side) -> str:
         """The PIN in a box of its own, which the scratch-off layer will cover."""
         at = self.at
-        box_top, box_bottom = top - at.code_top - 1.25 * _STARS_PT, top - at.code_bottom
-        x, width = left + at.side_x + 1, at.side_width - 1
+        box_top, box_bottom = top - side.pin_top, top - at.code_bottom
+        x, width = left + at.side_x, at.side_width
         label_y = box_top - 1.2 * _PIN_LABEL_PT
         lines = pin.split()
         step = (label_y - box_bottom) / (len(lines) + 0.5)
         style = _Style(min(_PIN_PT, step / 1.1), width - 3)
         parts = [
             f"{x:.2f} {box_bottom:.2f} {width:.2f} {box_top - box_bottom:.2f} re S\n",
-            self.text("PIN:", x + 1.5, label_y, self.pin_label_style),
+            self.text("PIN:", x + 1.5, label_y, _Style(_PIN_LABEL_PT, width - 2, align="left")),
         ]
         for row, line in enumerate(lines, 1):
             parts.append(self.text(line, x + width / 2, label_y - row * step, style))
         return "".join(parts)
 
-    def text(self, text: str, x: float, baseline: float, style: _Style) -> str:
-        """One line of text starting at `x`, or centred on it."""
+    def fitted(self, text: str, style: _Style) -> tuple[str, float, float]:
         fitted = self._fitted.get((text, style))
         if fitted is None:
             if len(self._fitted) >= _CACHE_SIZE:
                 self._fitted.clear()
             fitted = self._fitted[text, style] = _fit(self.glyphs, text, style)
-        shown, size, width = fitted
-        if style.centred:
+        return fitted
+
+    def text(self, text: str, x: float, baseline: float, style: _Style) -> str:
+        """One line of text starting at `x`, centred on it, or ending at it."""
+        shown, size, width = self.fitted(text, style)
+        if style.align == "centre":
             x -= width / 2
+        elif style.align == "right":
+            x -= width
         hexed = self.glyphs.hex(shown)
         return f"BT /F1 {size:.2f} Tf 1 0 0 1 {x:.2f} {baseline:.2f} Tm <{hexed}> Tj ET\n"
 
@@ -451,47 +545,31 @@ def _fit(glyphs: _Glyphs, text: str, style: _Style) -> tuple[str, float, float]:
     if natural <= style.room:
         return text, style.size, natural
     shrunk = style.size * style.room / natural
-    if shrunk >= _SMALLEST_PT or not style.truncate:
+    if shrunk >= SMALLEST_PT or not style.truncate:
         return text, shrunk, style.room
-    while text and glyphs.width(text + ELLIPSIS, _SMALLEST_PT) > style.room:
-        text = text[:-1]
+    while text and glyphs.width(text + ELLIPSIS, SMALLEST_PT) > style.room:
+        text = _cut_last(text)
     text = text.rstrip() + ELLIPSIS
-    return text, _SMALLEST_PT, glyphs.width(text, _SMALLEST_PT)
+    return text, SMALLEST_PT, glyphs.width(text, SMALLEST_PT)
+
+
+def _cut_last(text: str) -> str:
+    """`text` without its last character, and without the marks that sat on it: a cut
+    never leaves a letter without its accent (a decomposed "ệ" loses all of it)."""
+    while text:
+        last, text = text[-1], text[:-1]
+        if not unicodedata.combining(last):
+            break
+    return text
 
 
 # -- the font -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _FontMetrics:
-    cmap: dict[int, str]
-    advances: dict[str, int]
-    units_per_em: int
-    bbox: tuple[int, int, int, int]
-    ascent: int
-    descent: int
-    cap_height: int
-
-
-@functools.cache
-def _font_metrics() -> _FontMetrics:
-    font = TTFont(FONT_PATH, lazy=True)
-    head, hhea = font["head"], font["hhea"]
-    return _FontMetrics(
-        cmap=dict(font.getBestCmap()),
-        advances={name: advance for name, (advance, _) in font["hmtx"].metrics.items()},
-        units_per_em=head.unitsPerEm,
-        bbox=(head.xMin, head.yMin, head.xMax, head.yMax),
-        ascent=hhea.ascent,
-        descent=hhea.descent,
-        cap_height=getattr(font["OS/2"], "sCapHeight", 0) or font["glyf"]["H"].yMax,
-    )
-
-
 class _Glyphs:
     """The characters a document prints, numbered (CIDs) in the order first used."""
 
-    def __init__(self, metrics: _FontMetrics) -> None:
+    def __init__(self, metrics: FontMetrics) -> None:
         self.metrics = metrics
         self.cids: dict[str, int] = {}
         self._hex: dict[str, str] = {}
@@ -569,7 +647,7 @@ def _subset_tag(chars: list[str]) -> bytes:
     return bytes(65 + byte % 26 for byte in digest[:6])
 
 
-def _descriptor(metrics: _FontMetrics, name: bytes, file_ref: int) -> bytes:
+def _descriptor(metrics: FontMetrics, name: bytes, file_ref: int) -> bytes:
     scale = 1000 / metrics.units_per_em
     bbox = b" ".join(b"%d" % round(v * scale) for v in metrics.bbox)
     return (
@@ -586,7 +664,7 @@ def _descriptor(metrics: _FontMetrics, name: bytes, file_ref: int) -> bytes:
     )
 
 
-def _widths(metrics: _FontMetrics, names: list[str]) -> bytes:
+def _widths(metrics: FontMetrics, names: list[str]) -> bytes:
     scale = 1000 / metrics.units_per_em
     return b" ".join(b"%d" % round(metrics.advances[name] * scale) for name in names)
 

@@ -183,3 +183,65 @@ def test_offline_without_trust_file_is_a_usage_error(runner, sample):
     assert result.exit_code == 2 and "--trust" in result.output
 
 
+
+
+@pytest.mark.parametrize("size", ["40x30", "50x30"])
+def test_roll_labels_one_a_page_read_back_at_203_dpi(runner, sample, tmp_path, size):
+    lot, _ = sample
+    out = tmp_path / "roll.pdf"
+    args = ["--lot", lot, "--count", "3", "--out", str(out), "--paper", "roll", "--label", size]
+    result = _issue(runner, *args, "--dpi", "203", "--module", "0.5", "--json")
+    assert result.exit_code == 0, result.output
+    labels = json.loads(result.output)["labels"]
+    assert labels["paper"] == "roll" and labels["module_dots"] == 4
+    assert labels["error_correction"] == "M" and labels["dpi"] == 203
+    document = pdfium.PdfDocument(str(out))
+    width, height = (float(n) for n in size.split("x"))
+    texts = []
+    for page in document:
+        assert page.get_width() * 25.4 / 72 == pytest.approx(width, abs=0.01)
+        assert page.get_height() * 25.4 / 72 == pytest.approx(height, abs=0.01)
+        texts += [r.text for r in zxingcpp.read_barcodes(page.render(scale=203 / 72).to_pil())]
+        assert lot in page.get_textpage().get_text_range()
+    assert len(document) == 3 and len(set(texts)) == 3
+    assert runner.invoke(main, ["stamps", "verify", texts[0]]).exit_code == 0
+
+
+def test_a_roomy_roll_label_says_error_correction_q(runner, sample, tmp_path):
+    lot, _ = sample
+    out = tmp_path / "roll.pdf"
+    args = ["--lot", lot, "--count", "1", "--out", str(out), "--paper", "roll"]
+    result = _issue(runner, *args, "--label", "60x40")
+    assert result.exit_code == 0, result.output
+    assert "error correction Q" in result.output and "4 dots at 203 dpi" in result.output
+    page = pdfium.PdfDocument(str(out))[0]
+    found = zxingcpp.read_barcodes(page.render(scale=203 / 72).to_pil())
+    assert [r.ec_level for r in found] == ["Q"]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--module", "0.5", "--dpi", "600"], "11.81 dots"),
+        (["--module", "0.45", "--dpi", "203"], "0.375 mm (3 dots) or 0.500 mm (4 dots)"),
+        (["--paper", "roll", "--label", "20x15"], "cannot hold"),
+        (["--dpi", "150"], "150"),
+    ],
+)
+def test_print_options_that_cannot_print_well_are_refused(
+    runner, sample, tmp_path, app, options, words
+):
+    lot, _ = sample
+    before = _batches(app)
+    out = tmp_path / "x.pdf"
+    result = _issue(runner, "--lot", lot, "--count", "2", "--out", str(out), *options)
+    assert result.exit_code != 0 and words in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and _batches(app) == before
+
+
+def test_layout_options_need_a_pdf(runner, sample, tmp_path):
+    lot, _ = sample
+    result = _issue(runner, "--lot", lot, "--count", "2", "--out", str(tmp_path / "a.csv"),
+                    "--paper", "roll")
+    assert result.exit_code != 0 and ".pdf output only" in result.output

@@ -35,6 +35,7 @@ from ocop.workflows.stamp_requests import (
     list_requests,
     lot_problem,
     prepare_download,
+    print_layout,
     reject_request,
     request_jobs,
     stampable_lots,
@@ -57,26 +58,62 @@ MIMETYPES = {
 
 
 def _layout_label(name: str) -> str:
-    layout = LAYOUTS[name]
+    """The print options a layout name stands for, the error correction included."""
+    try:
+        layout = print_layout(name)
+    except DomainError:
+        return name
+    if layout.roll:
+        paper = _(
+            "Cuộn nhãn %(w)g × %(h)g mm, một nhãn một trang",
+            w=layout.label_width_mm,
+            h=layout.label_height_mm,
+        )
+    else:
+        paper = _(
+            "A4, %(c)s × %(r)s nhãn %(w)g × %(h)g mm (%(n)s tem một trang)",
+            c=layout.columns,
+            r=layout.rows,
+            w=layout.label_width_mm,
+            h=layout.label_height_mm,
+            n=layout.per_page,
+        )
     return _(
-        "A4, %(c)s × %(r)s nhãn %(w)g × %(h)g mm (%(n)s tem một trang)",
-        c=layout.columns,
-        r=layout.rows,
-        w=layout.label_width_mm,
-        h=layout.label_height_mm,
-        n=layout.per_page,
+        "%(paper)s; mô-đun %(m)s mm (%(dots)s điểm ở %(dpi)s dpi), sửa lỗi %(ec)s",
+        paper=paper,
+        m=f"{layout.module:.3f}".replace(".", ","),
+        dots=layout.module_dots,
+        dpi=layout.dpi,
+        ec=layout.ec_level,
     )
+
+
+def _printer_choices() -> list[tuple[str, str]]:
+    return [
+        ("", _("Theo khổ nhãn (tờ A4: máy in laser 600 dpi; cuộn: máy in nhiệt 203 dpi)")),
+        ("203", _("Máy in nhiệt 203 dpi (mô-đun 0,5 mm = 4 điểm)")),
+        ("300", _("Máy in nhiệt 300 dpi (mô-đun 0,508 mm = 6 điểm)")),
+        ("600", _("Máy in laser hoặc nhiệt 600 dpi (mô-đun 0,508 mm = 12 điểm)")),
+    ]
 
 
 class RequestForm(OnceForm):
     # Checked against the organisation's lots in the view: a foreign code is a 404.
     lot = SelectField(_l("Lô hàng"), validators=[DataRequired()], validate_choice=False)
-    count = StringField(_l("Số tem"), validators=[DataRequired(_l("Nhập số tem.")), Length(max=20)])
+    # Digits on a phone's keypad; "10.000" is read by the one rule for numbers.
+    count = StringField(
+        _l("Số tem"),
+        validators=[DataRequired(_l("Nhập số tem.")), Length(max=20)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
     pin = BooleanField(_l("In mã PIN dưới lớp cào cho mỗi tem"))
     layout = SelectField(_l("Khổ nhãn (tệp PDF)"), default=DEFAULT_LAYOUT)
+    printer = SelectField(_l("Máy in (tệp PDF)"), default="")
     note = TextAreaField(
         _l("Ghi chú cho hội đồng (không bắt buộc)"), validators=[Optional(), Length(max=MAX_NOTE)]
     )
+
+
 
 
 class RejectForm(Form):
@@ -114,8 +151,6 @@ def _request_or_404(session: Session, request_id: int) -> StampRequest:
     return found
 
 
-
-
 @bp.get("/stamp-requests")
 @requires("stamp_requests.view")
 def stamp_requests() -> str:
@@ -134,6 +169,7 @@ def stamp_requests_new() -> Response | tuple[str, int]:
     form = RequestForm()
     form.lot.choices = [(lot.code, f"{lot.code} · {lot.description}") for lot in lots]
     form.layout.choices = [(name, _layout_label(name)) for name in LAYOUTS]
+    form.printer.choices = _printer_choices()
     problem = None
     if request.method == "GET" and request.args.get("lot"):
         lot = lot_or_404(session, request.args["lot"])
@@ -149,7 +185,7 @@ def stamp_requests_new() -> Response | tuple[str, int]:
                     who,
                     count=form.count.data,
                     pin=bool(form.pin.data),
-                    layout=form.layout.data,
+                    layout=_layout_name(form.layout.data, form.printer.data),
                     note=form.note.data,
                     nonce=form.nonce.data,
                     maximum=_maximum(),
@@ -344,9 +380,13 @@ def _detail(
         names=OUTPUT_NAMES,
         refresh=REFRESH_SECONDS if working else None,
         reject_form=reject_form or (RejectForm(formdata=None) if who.is_authority else None),
-        layout_label=_layout_label(found.layout) if found.layout in LAYOUTS else found.layout,
+        layout_label=_layout_label(found.layout),
         duration=_duration,
     )
+
+
+def _layout_name(layout: str | None, printer: str | None) -> str:
+    return f"{layout}@{printer}" if printer else (layout or "")
 
 
 def _said(error: DomainError | None) -> str | None:

@@ -67,7 +67,7 @@ def test_zip_joined_from_chunks_holds_every_image_once(tmp_path: Path) -> None:
 
 def test_pdf_joined_from_chunks_has_every_page_and_code(tmp_path: Path) -> None:
     pdfium = pytest.importorskip("pypdfium2")
-    layout = LabelLayout(label_width_mm=64, label_height_mm=39, columns=3, qr_mm=25)  # 21 a page
+    layout = LabelLayout(label_width_mm=64, label_height_mm=39, columns=3)  # 21 a page
     plan = ChunkPlan.make(OutputKind.PDF, 50, 30, text=TEXT, pin=True, layout=layout)
     assert plan.chunk_size == 21  # whole pages a chunk
     joined = _chunked(plan, tmp_path)

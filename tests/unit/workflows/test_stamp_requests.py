@@ -15,6 +15,7 @@ from ocop.workflows.stamp_requests import (
     LAYOUTS,
     list_requests,
     lot_problem,
+    print_layout,
     reject_request,
     stampable_lots,
     submit_request,
@@ -153,4 +154,17 @@ def test_every_layout_fits_its_sheet():
         "a4-5x8": 40,
         "a4-4x10": 40,
         "a4-3x7": 21,
+        "roll-40x30": 1,
+        "roll-50x30": 1,
+        "roll-60x40": 1,
     }
+
+
+def test_a_layout_names_its_printer():
+    assert print_layout("roll-40x30") == LAYOUTS["roll-40x30"]
+    at_300 = print_layout("roll-40x30@300")
+    assert (at_300.dpi, at_300.module_dots, at_300.roll) == (300, 5, True)
+    assert print_layout("a4-3x7@203").module_dots == 4
+    for name in ("roll-40x30@72", "roll-40x30@", "a4-9x9", "@300", ""):
+        with pytest.raises(RequestRefused):
+            print_layout(name)
