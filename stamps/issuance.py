@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from ocop.keys.models import IssuerKey
 from ocop.keys.signer import Signer
 from ocop.keys.trustlist import KeyStatus
+from ocop.trace.errors import UnreadableNumber
 from ocop.trace.models import Lot, OrgKind
+from ocop.trace.numbers import read_whole_number
 from ocop.trace.queries import valid_ocop_certificate
 
 from .errors import IssuanceRefused
@@ -31,18 +33,23 @@ from .token import UINT32_MAX, StampToken, qr_text
 
 
 def parse_count(raw: object, maximum: int) -> int:
-    """A stamp count from user input: a whole number from 1 to ``maximum``."""
-    text = str(raw).strip().replace("_", "")
-    if not text.isascii() or not text.lstrip("-").isdigit():
-        raise IssuanceRefused(
-            "the count must be a whole number, not %(given)r", given=str(raw)[:40]
-        )
-    count = int(text)
+    """A stamp count from user input: a whole number from 1 to ``maximum``, written
+    as people write numbers (``10.000``; :mod:`ocop.trace.numbers`)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        count: int = raw
+    else:
+        try:
+            count = read_whole_number(str(raw))
+        except UnreadableNumber as error:
+            raise IssuanceRefused(
+                "the count must be a whole number: %(reason)s", reason=error
+            ) from None
     if not 1 <= count <= maximum:
+        # Grouped with thin spaces, which every reader (and read_number) takes for thousands.
         raise IssuanceRefused(
             "the count must be from 1 to %(most)s, not %(given)s",
-            most=f"{maximum:,}",
-            given=f"{count:,}",
+            most=f"{maximum:,}".replace(",", "\u202f"),
+            given=f"{count:,}".replace(",", "\u202f"),
         )
     return count
 

@@ -246,3 +246,9 @@ class InvalidDigitalLink(TraceError):
     """A GS1 Digital Link path that is not well formed (the resolver answers 400)."""
 
     code = "invalid_digital_link"
+
+
+class UnreadableNumber(TraceError):
+    """A number written as text that cannot be read surely (:mod:`ocop.trace.numbers`)."""
+
+    code = "unreadable_number"

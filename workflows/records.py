@@ -25,6 +25,7 @@ from ocop.trace.db import rowcount
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
 from ocop.trace.importer import ImportSummary, import_records
 from ocop.trace.importer.vocabulary import FORMAT
+from ocop.trace.numbers import write_number
 from ocop.trace.models import (
     Certification,
     CertStatus,
@@ -251,7 +252,8 @@ def update_facility(
 
 
 def facility_values(facility: Facility) -> dict[str, str | None]:
-    """The editable fields as a form shows them (12.5, not 12.5000)."""
+    """The editable fields as a form shows them (12,5, not 12.5000): as the rule for
+    numbers reads them back (:mod:`ocop.trace.numbers`)."""
     return {name: _shown(getattr(facility, name)) for name in FACILITY_FIELDS}
 
 
@@ -259,7 +261,7 @@ def _shown(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return write_number(value)
     return str(value)
 
 
@@ -311,7 +313,7 @@ def certificate_record(cert: Certification) -> dict[str, Any]:
         "product": cert.product.code if cert.product else None,
         "facility": cert.facility.code if cert.facility else None,
         "stars": cert.stars,
-        "score": str(cert.score) if cert.score is not None else None,
+        "score": cert.score,  # a number, not text: nothing to read
         "level": cert.level.value if cert.level else None,
         "issuing_body": cert.issuing_body,
         "decision_number": cert.decision_number,

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..cells import starts_formula
-from ..errors import ImportFileError, InvalidRecord, Phrase
+from ..errors import ImportFileError, InvalidRecord, Phrase, UnreadableNumber
+from ..numbers import read_number
 from .vocabulary import SECTIONS, UNECE_CODE, UNITS, is_uri
 
 E = TypeVar("E", bound=StrEnum)
@@ -124,13 +125,13 @@ def parse_import_bytes(raw: bytes, name: str = "input") -> dict[str, Any]:
         with collector_paused():
             data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
-        # The parser's own words (``Expecting ',' delimiter``) are Python's, in English.
+        problem, line, column = json_syntax_problem(error)
         raise ImportFileError(
             "%(name)s: not valid JSON at line %(line)s, column %(column)s: %(problem)s",
             name=name,
-            line=error.lineno,
-            column=error.colno,
-            problem=error.msg,
+            line=line,
+            column=column,
+            problem=problem,
         ) from None
     except _NotANumber as error:
         raise ImportFileError(
@@ -150,6 +151,50 @@ def parse_import_bytes(raw: bytes, name: str = "input") -> dict[str, Any]:
             found=json_type(data),
         )
     return data
+
+
+# The parser's own words (``Expecting ',' delimiter``) are Python's, in English; each
+# is said again as a phrase of ours, which the reader gets in their language.
+_JSON_PROBLEMS = (
+    ("Expecting ',' delimiter", Phrase("a comma is missing between two values")),
+    ("Expecting ':' delimiter", Phrase("a colon is missing after a member's name")),
+    ("Unterminated string", Phrase("a string is not closed with a double quote")),
+    (
+        "Invalid control character",
+        Phrase("a string holds a line break or another control character; write \\n instead"),
+    ),
+    ("Invalid \\escape", Phrase("a backslash starts an escape JSON does not have")),
+    ("Invalid \\uXXXX escape", Phrase("a backslash starts an escape JSON does not have")),
+    ("Extra data", Phrase("more text follows the end of the JSON document")),
+    (
+        "Expecting property name",
+        Phrase("a member's name must be text in double quotes, such as \"code\""),
+    ),
+    ("Expecting value", Phrase("a value is missing (a number, text in double quotes...)")),
+)
+_TRAILING_COMMA = Phrase(
+    "a comma after the last item: JSON allows none before } or ]; remove it"
+)
+_BROKEN = Phrase("the JSON is broken here")
+
+
+def json_syntax_problem(error: json.JSONDecodeError) -> tuple[Phrase, int, int]:
+    """What is wrong at a JSON syntax error, in our words, and where (line, column).
+
+    A comma before a closing brace or bracket (which spreadsheets and hand edits
+    leave behind) is pointed at where the comma is, not where the parser gave up.
+    """
+    text, at = error.doc, error.pos
+    before = text[:at].rstrip()
+    if before.endswith(",") and text[at : at + 1] in ("}", "]"):
+        comma = len(before) - 1
+        line = text.count("\n", 0, comma) + 1
+        column = comma - (text.rfind("\n", 0, comma) + 1) + 1
+        return _TRAILING_COMMA, line, column
+    for start, phrase in _JSON_PROBLEMS:
+        if error.msg.startswith(start):
+            return phrase, error.lineno, error.colno
+    return _BROKEN, error.lineno, error.colno
 
 
 def sample_data() -> dict[str, Any]:
@@ -356,7 +401,10 @@ class Fields:
         minimum: Decimal | None = None,
         maximum: Decimal | None = None,
         above: Decimal | None = None,
+        grouping: bool = True,
     ) -> Decimal | None:
+        """A JSON number as it is, or a number written as text, read by the one rule
+        (:func:`ocop.trace.numbers.read_number`; ``grouping=False`` for coordinates)."""
         value = self.value.get(key)
         if value is None:
             return None
@@ -366,7 +414,7 @@ class Fields:
             and (above is None or value > above)
         ):
             return Decimal(value)
-        return _decimal(value, self.at(key), places, minimum, maximum, above)
+        return _decimal(value, self.at(key), places, minimum, maximum, above, grouping)
 
     def integer(self, key: str) -> int | None:
         value = self._get(key, False)
@@ -481,13 +529,21 @@ def _decimal(
     minimum: Decimal | None,
     maximum: Decimal | None,
     above: Decimal | None,
+    grouping: bool = True,
 ) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise InvalidRecord("must be a number; got %(value)r", path, value=value)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidRecord("must be a number; got %(value)r", path, value=value) from None
+    if isinstance(value, str):
+        # "1.200" is one thousand two hundred here, never 1.2 said without a word.
+        try:
+            number = read_number(value, grouping=grouping)
+        except UnreadableNumber as error:
+            raise InvalidRecord(error, path) from None
+    else:
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise InvalidRecord("must be a number; got %(value)r", path, value=value) from None
     if not number.is_finite():
         raise InvalidRecord("must be a finite number; got %(value)r", path, value=value)
     exponent = number.as_tuple().exponent

@@ -284,8 +284,13 @@ def _read_facility(r: Fields) -> FacilitySpec:
             gln = Gln.parse(gln).digits
         except InvalidRecord as error:
             raise InvalidRecord(error.reason, r.at("gln")) from None
-    latitude = r.decimal("latitude", places=7, minimum=Decimal(-90), maximum=Decimal(90))
-    longitude = r.decimal("longitude", places=7, minimum=Decimal(-180), maximum=Decimal(180))
+    # Coordinates come from maps and GPS readers, written 21.0285 everywhere.
+    latitude = r.decimal(
+        "latitude", places=7, minimum=Decimal(-90), maximum=Decimal(90), grouping=False
+    )
+    longitude = r.decimal(
+        "longitude", places=7, minimum=Decimal(-180), maximum=Decimal(180), grouping=False
+    )
     if (latitude is None) != (longitude is None):
         missing = "longitude" if longitude is None else "latitude"
         raise InvalidRecord(

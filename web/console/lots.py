@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
-from wtforms.widgets import DateInput, NumberInput
+from wtforms.widgets import DateInput
 
 from ocop.stamps.errors import StampError
 from ocop.stamps.issuance import batches_of_lot, void_batch
@@ -81,7 +81,9 @@ class LotForm(Form):
     facility = SelectField(_l("Nơi sản xuất hoặc thu hoạch"), validate_choice=False)
     produced_on = StringField(_l("Ngày sản xuất"), widget=DateInput())
     best_before = StringField(_l("Hạn sử dụng"), widget=DateInput())
-    quantity = StringField(_l("Số lượng"), widget=NumberInput(step="any", min=0))
+    # Text, not type=number: a number box sends "1.5" whatever the page's language,
+    # and the one rule for numbers (trace/numbers.py) reads "1,5" and "1.200".
+    quantity = StringField(_l("Số lượng"), render_kw={"inputmode": "decimal"})
     unit = SelectField(_l("Đơn vị"), validate_choice=False)
 
     def new_lot(self) -> NewLot:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -78,10 +79,11 @@ def _layout_label(name: str) -> str:
             h=layout.label_height_mm,
             n=layout.per_page,
         )
+    module = format_decimal(layout.module, format="0.000")  # 0,508 in Vietnamese
     return _(
         "%(paper)s; mô-đun %(m)s mm (%(dots)s điểm ở %(dpi)s dpi), sửa lỗi %(ec)s",
         paper=paper,
-        m=f"{layout.module:.3f}".replace(".", ","),
+        m=module,
         dots=layout.module_dots,
         dpi=layout.dpi,
         ec=layout.ec_level,

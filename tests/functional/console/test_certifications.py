@@ -26,7 +26,7 @@ OCOP = {
     "number": "HY-OCOP-2026-0001",
     "product": "MAT-ONG-HUNG-HA",
     "stars": "4",
-    "score": "81.5",
+    "score": "81,5",
     "level": "province",
     "issuing_body": "UBND tỉnh Hưng Yên",
     "decision_number": "123/QĐ-UBND",

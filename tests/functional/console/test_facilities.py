@@ -22,7 +22,7 @@ NEW = {
     "name": "Vườn dâu tằm làng Nguyễn",
     "planting_area_code": "TB-DH-NX-DAU-01",
     "crop": "Dâu tằm",
-    "area_ha": "2.5",
+    "area_ha": "2,5",  # Vietnamese: a comma marks decimals (trace/numbers.py)
     "latitude": "20.5520",
     "longitude": "106.3450",
     "address": "xóm Đông",
@@ -114,7 +114,8 @@ def test_a_code_in_use_is_refused(as_producer: FlaskClient, app: Flask, code: st
     [
         ({"longitude": ""}, "latitude and longitude go together"),
         ({"area_ha": "-3"}, "must be greater than 0"),
-        ({"area_ha": "12,5"}, "must be a number"),
+        ({"area_ha": "12.5"}, "write 12,5"),
+        ({"area_ha": "1,200"}, "could be read two ways"),
         ({"gln": "8936045100012"}, "check digit"),
         ({"code": "có dấu cách"}, "must not contain spaces"),
         ({"name": ""}, "This field is required"),
@@ -156,7 +157,7 @@ def test_detail_shows_the_edit_form_to_its_owner(as_producer: FlaskClient) -> No
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'value="TB-DH-NX-NEP-01"' in html
-    assert 'value="12.5"' in html
+    assert 'value="12,5"' in html  # as the rule for numbers reads it back
     assert "readonly" in html  # the GLN is set and cannot change
 
 

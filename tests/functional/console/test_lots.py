@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -254,7 +255,7 @@ def test_producer_adds_a_raw_material_lot_with_a_slash_in_its_code(
         "code": "NEP/2026/12",
         "item": "Gạo nếp cái hoa vàng",
         "facility": "NX-VUNG-NEP",
-        "quantity": "1500.5",
+        "quantity": "1.500,5",  # as Vietnamese write it (trace/numbers.py)
         "unit": "kg",
     }
     response = post(as_producer, "/console/lots/new", data)
@@ -263,6 +264,31 @@ def test_producer_adds_a_raw_material_lot_with_a_slash_in_its_code(
     assert page.status_code == 200
     assert "Gạo nếp cái hoa vàng" in page.get_data(as_text=True)
     assert _count(app, Lot, Lot.code == "NEP/2026/12", Lot.owner_id == world.producer_id) == 1
+    with app.extensions["ocop.db"].transaction() as session:
+        stored = session.scalars(select(Lot).where(Lot.code == "NEP/2026/12")).one()
+        assert stored.quantity == Decimal("1500.5")
+
+
+@pytest.mark.parametrize(
+    ("written", "answer"),
+    [
+        ("1.2", "được viết theo kiểu tiếng Anh"),
+        ("1,200", "có thể hiểu theo hai cách"),
+    ],
+)
+def test_a_quantity_that_cannot_be_read_surely_is_refused_in_vietnamese(
+    app: Flask, as_producer: FlaskClient, written: str, answer: str
+) -> None:
+    data = {"code": "NEP-MO-HO", "item": "Gạo nếp", "quantity": written, "unit": "kg"}
+    response = post(as_producer, "/console/lots/new", data)
+    assert response.status_code == 400
+    assert answer in response.get_data(as_text=True)
+    assert _count(app, Lot, Lot.code == "NEP-MO-HO") == 0
+
+
+def test_the_quantity_box_shows_a_decimal_keypad(as_producer: FlaskClient) -> None:
+    html = as_producer.get("/console/lots/new").get_data(as_text=True)
+    assert 'inputmode="decimal"' in html and 'type="number"' not in html
 
 
 @pytest.mark.parametrize(

@@ -259,6 +259,75 @@ def test_bad_counts_are_refused(app: Flask, as_producer: FlaskClient, count: str
     assert _requests(app) == []
 
 
+@pytest.mark.parametrize(("count", "number"), [("1.000", 1000), ("10.000", 10000), ("1 000", 1000)])
+def test_counts_written_as_the_help_writes_them_are_accepted(
+    app: Flask, as_producer: FlaskClient, count: str, number: int
+) -> None:
+    request_id = _request_id(_submit(as_producer, count=count))
+    with _db(app) as session:
+        assert session.get_one(StampRequest, request_id).count == number
+
+
+@pytest.mark.parametrize(
+    ("count", "vietnamese"),
+    [
+        ("1,5", "số tem phải là số nguyên: &#39;1,5&#39; không phải là số nguyên"),
+        ("1.5", "được viết theo kiểu tiếng Anh"),
+        ("1,000", "có thể hiểu theo hai cách"),
+        ("mười", "không phải là số"),
+    ],
+)
+def test_a_count_it_cannot_read_is_answered_in_the_readers_language(
+    app: Flask, as_producer: FlaskClient, count: str, vietnamese: str
+) -> None:
+    response = _submit(as_producer, count=count)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and vietnamese in html, html
+    assert "the count" not in html and "must be" not in html
+    english = post(
+        as_producer,
+        "/console/stamp-requests/new?lang=en",
+        {"lot": LOT, "count": count, "layout": "a4-5x8", **_form(as_producer)},
+    )
+    assert english.status_code == 400
+    assert "the count must be a whole number" in english.get_data(as_text=True)
+    assert _requests(app) == []
+
+
+def test_the_count_box_shows_a_digit_keypad(as_producer: FlaskClient) -> None:
+    html = as_producer.get("/console/stamp-requests/new").get_data(as_text=True)
+    count_box = re.search(r'<input[^>]*name="count"[^>]*>', html).group(0)
+    assert 'inputmode="numeric"' in count_box
+
+
+def test_roll_labels_for_the_chosen_printer(
+    app: Flask, world: World, as_producer: FlaskClient
+) -> None:
+    page = as_producer.get("/console/stamp-requests/new").get_data(as_text=True)
+    assert "Cuộn nhãn 40 × 30 mm" in page and "sửa lỗi M" in page and "sửa lỗi Q" in page
+    request_id = _request_id(_submit(as_producer, count="3", layout="roll-40x30", printer="300"))
+    detail = as_producer.get(f"/console/stamp-requests/{request_id}").get_data(as_text=True)
+    assert "mô-đun 0,423 mm (5 điểm ở 300 dpi), sửa lỗi Q" in detail
+    _approve(_authority(app, world), request_id, app)
+    pdf = as_producer.get(f"/console/stamp-requests/{request_id}/stamps.pdf")
+    assert pdf.status_code == 200
+    document = pdfium.PdfDocument(pdf.data)
+    assert len(document) == 3
+    found = []
+    for page_ in document:
+        assert page_.get_width() * 25.4 / 72 == pytest.approx(40, abs=0.01)
+        image = page_.render(scale=300 / 72).to_pil()
+        found += [(r.text, r.ec_level) for r in zxingcpp.read_barcodes(image)]
+    assert len({text for text, _ in found}) == 3 and {ec for _, ec in found} == {"Q"}
+    english = as_producer.get(f"/console/stamp-requests/{request_id}?lang=en")
+    assert "0.423 mm modules (5 dots at 300 dpi), error correction Q" in english.get_data(as_text=True)
+
+
+def test_an_unknown_printer_is_refused(app: Flask, as_producer: FlaskClient) -> None:
+    response = _submit(as_producer, count="3", layout="roll-40x30", printer="150")
+    assert response.status_code == 400 and _requests(app) == []
+
+
 def test_the_form_offers_batches_up_to_the_configured_maximum(
     app: Flask, as_producer: FlaskClient
 ) -> None:

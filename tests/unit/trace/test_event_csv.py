@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -255,7 +256,9 @@ def test_the_document_imports_and_again_creates_nothing(stored) -> None:  # type
 @pytest.mark.parametrize(
     ("row", "where", "says"),
     [
-        (ROWS[2].replace("10,kg", '"1,5",kg'), "row 4, column quantity", "must be a number"),
+        (ROWS[2].replace("10,kg", "1.5,kg"), "row 4, column quantity", "write 1,5"),
+        (ROWS[2].replace("10,kg", '"1,200",kg'), "row 4, column quantity", "two ways"),
+        (ROWS[2].replace("10,kg", "ten,kg"), "row 4, column quantity", "not a number"),
         (ROWS[2].replace("NUTS", "NOPE"), "row 4, column lot", "unknown lot 'NOPE'"),
         (ROWS[2].replace(",kg,", ",sacks,"), "row 4, column unit", "unknown unit"),
     ],
@@ -269,6 +272,17 @@ def test_importer_errors_are_told_as_rows_and_columns(stored, row, where, says) 
     assert str(located).startswith(f"{where}: "), str(located)
     assert says in str(located)
     assert row_counts(stored) == before
+
+
+@pytest.mark.parametrize(
+    ("cell", "quantity"), [("1.200", "1200"), ('"1,5"', "1.5"), ("1 200", "1200")]
+)
+def test_quantities_in_cells_are_read_the_vietnamese_way(stored, cell, quantity) -> None:  # type: ignore[no-untyped-def]
+    row = ROWS[2].replace("10,kg", f"{cell},kg")
+    import_records(stored, parse(csv_bytes(ROWS[0], ROWS[1], row, ROWS[3])).document)
+    making = stored.scalars(select(Event).where(Event.event_id == local_event_id(COOP, "T1"))).one()
+    nuts = next(link for link in making.lots if link.lot.code == "NUTS")
+    assert nuts.quantity == Decimal(quantity)
 
 
 def test_a_loop_is_told_at_the_events_first_row(stored) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from ocop.trace.models import (
     Certification,
     CertStatus,
     Event,
+    Facility,
     Lot,
     Organisation,
     Product,
@@ -83,8 +84,39 @@ def test_bad_json_says_line_and_column(tmp_path):
     path.write_text('{\n  "lots": [\n    {"code": "A",}\n  ]\n}\n', encoding="utf-8")
     with pytest.raises(ImportFileError) as caught:
         load_import_file(path)
-    assert "line 3, column 18" in str(caught.value)
+    # Where the comma is (the parser stops one place later), in our words, not Python's.
+    assert "line 3, column 17: a comma after the last item" in str(caught.value)
+    assert "Expecting" not in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b'{"lots": [1, 2, ]}', "line 1, column 15: a comma after the last item"),
+        (b'{"lots": [1 2]}', "line 1, column 13: a comma is missing"),
+        (b'{"lots": "abc}', "a string is not closed"),
+        (b'{"a" 1}', "a colon is missing"),
+        (b'{"a": }', "a value is missing"),
+        (b"{} x", "more text follows"),
+        (b"{a: 1}", "in double quotes"),
+        (b'{"a": "\\q"}', "escape JSON does not have"),
+    ],
+)
+def test_json_syntax_errors_in_our_words(raw, says):
+    with pytest.raises(ImportFileError) as caught:
+        parse_import_bytes(raw, "f.json")
+    assert says in str(caught.value)
+
+
+def test_a_trailing_comma_is_told_in_vietnamese():
+    from ocop.web.messages import say_in  # the catalogue the CLI and the pages use
+
+    with pytest.raises(ImportFileError) as caught:
+        parse_import_bytes(b'{\n  "lots": [\n    {"code": "A",}\n  ]\n}\n', "lo.json")
+    said = say_in(caught.value, "vi")
+    assert said.startswith("lo.json: không phải JSON hợp lệ ở dòng 3, cột 17: ")
+    assert "dấu phẩy" in said and "comma" not in said
 
 
 @pytest.mark.parametrize(
@@ -767,3 +799,51 @@ def test_a_council_must_be_another_authority(session, council, says):
         path="$.organisations[3].council",
         says=says,
     )
+
+
+# --------------------------------------------------------------------------- numbers as text
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [("1.200", "1200"), ("1.200,5", "1200.5"), ("1,5", "1.5"), ("1 200", "1200"), ("12", "12")],
+)
+def test_quantities_written_as_text_are_read_the_vietnamese_way(session, doc, written, stored):
+    from decimal import Decimal
+
+    doc["lots"][0]["quantity"] = written
+    import_records(session, doc)
+    lot = session.scalars(select(Lot).where(Lot.code == doc["lots"][0]["code"])).one()
+    assert lot.quantity == Decimal(stored)
+
+
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [
+        ("1.2", "'1.2' is written the English way"),
+        ("1,200", "'1,200' could be read two ways"),
+        ("1,200.5", "write 1.200,5"),
+        ("một nghìn", "is not a number"),
+    ],
+)
+def test_quantities_that_cannot_be_read_surely_are_refused(session, doc, written, says):
+    doc["lots"][0]["quantity"] = written
+    refused(session, doc, path="$.lots[0].quantity", says=says)
+
+
+def test_json_numbers_are_taken_as_they_are(session, doc):
+    from decimal import Decimal
+
+    doc["lots"][0]["quantity"] = 1.2  # a JSON number, not text: no rule to apply
+    import_records(session, doc)
+    lot = session.scalars(select(Lot).where(Lot.code == doc["lots"][0]["code"])).one()
+    assert lot.quantity == Decimal("1.2")
+
+
+def test_coordinates_as_text_keep_their_dot(session, doc):
+    doc["facilities"][0]["latitude"] = "20.5512"
+    doc["facilities"][0]["longitude"] = "106,3401"
+    import_records(session, doc)
+    code = doc["facilities"][0]["code"]
+    found = session.scalars(select(Facility).where(Facility.code == code)).one()
+    assert (round(found.latitude, 4), round(found.longitude, 4)) == (20.5512, 106.3401)
