@@ -25,7 +25,6 @@ from ocop.trace.db import rowcount
 from ocop.trace.errors import ConflictingRecord, InvalidRecord
 from ocop.trace.importer import ImportSummary, import_records
 from ocop.trace.importer.vocabulary import FORMAT
-from ocop.trace.numbers import write_number
 from ocop.trace.models import (
     Certification,
     CertStatus,
@@ -34,6 +33,7 @@ from ocop.trace.models import (
     Product,
     Scheme,
 )
+from ocop.trace.numbers import write_number
 
 from . import audit
 from .access import Actor

@@ -319,8 +319,10 @@ def test_roll_labels_for_the_chosen_printer(
         image = page_.render(scale=300 / 72).to_pil()
         found += [(r.text, r.ec_level) for r in zxingcpp.read_barcodes(image)]
     assert len({text for text, _ in found}) == 3 and {ec for _, ec in found} == {"Q"}
-    english = as_producer.get(f"/console/stamp-requests/{request_id}?lang=en")
-    assert "0.423 mm modules (5 dots at 300 dpi), error correction Q" in english.get_data(as_text=True)
+    english = as_producer.get(f"/console/stamp-requests/{request_id}?lang=en").get_data(
+        as_text=True
+    )
+    assert "0.423 mm modules (5 dots at 300 dpi), error correction Q" in english
 
 
 def test_an_unknown_printer_is_refused(app: Flask, as_producer: FlaskClient) -> None:
