@@ -19,7 +19,7 @@ from ocop.trace import cli_resources
 from ocop.trace.cli import say
 from ocop.trace.db import Database, utcnow
 
-from .errors import StampError, UsageProblem
+from .errors import StampError, UnreadableImage, UsageProblem
 from .issuance import parse_count
 from .offline import VerdictStatus, verify_offline
 from .outputs import OutputKind
@@ -230,45 +230,65 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[], None] | None]
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def verify_command(code: str, offline: bool, trust_file: str | None, as_json: bool) -> None:
-    """Verify a stamp: a token, a verify URL, or a photo or PNG of the QR code.
+    """Verify stamps: a token, a verify URL, or a photo, scan or PNG of QR codes.
 
-    Exit status: 0 genuine, 1 anything else, 2 a usage error.
+    A picture holding several codes (a sheet of labels) gets every code checked, one
+    line each, then a summary. Exit status: 0 when every code is genuine, 1 when
+    any is not, 2 a usage error.
     """
     try:
-        text = _code_text(code)
+        texts, picture = _code_texts(code)
         if offline:
-            result = _verify_offline(text, trust_file)
+            trust = _trust_list(trust_file)
+            results = [_verify_offline(text, trust) for text in texts]
         elif trust_file:
             raise UsageProblem("--trust goes with --offline")
         else:
-            result = _verify_online(text)
+            results = [_verify_online(text) for text in texts]
     except StampError as error:
         click.echo(f"Error: {say(error)}", err=True)
         sys.exit(2)
-    _print_verdict(result, as_json)
-    sys.exit(0 if result["status"] == VerdictStatus.GENUINE else 1)
+    if picture and len(results) > 1:
+        _print_verdicts(results, code, as_json)
+    else:
+        _print_verdict(results[0], as_json)
+    worst = max((_SEVERITY[r["status"]] for r in results), default=0)
+    sys.exit(0 if worst == 0 else 1)
 
 
-def _code_text(code: str) -> str:
-    """The text to verify: the code itself, or what the picture at that path holds."""
-    from .decode import read_one_code
+# Best first: a sheet is as good as its worst code.
+_SEVERITY = {status: rank for rank, status in enumerate(VerdictStatus)}
+
+
+def _code_texts(code: str) -> tuple[list[str], bool]:
+    """The texts to verify: the code itself, or every code the picture at that path holds;
+    and whether it was a picture."""
+    from .decode import read_codes
 
     try:
         is_file = Path(code).is_file()
     except (OSError, ValueError):  # a name too long for the system, a NUL byte
         is_file = False
-    return read_one_code(code) if is_file else code
+    if not is_file:
+        return [code], False
+    texts = read_codes(code)
+    if not texts:
+        raise UnreadableImage("no QR code could be read in the picture")
+    return texts, True
 
 
-def _verify_offline(text: str, trust_file: str | None) -> dict[str, Any]:
+def _trust_list(trust_file: str | None) -> TrustList:
     if not trust_file:
         raise UsageProblem("--offline needs --trust FILE (the trust list to check against)")
     try:
-        trust = TrustList.from_json(Path(trust_file).read_bytes())
+        return TrustList.from_json(Path(trust_file).read_bytes())
     except OSError as error:
         raise UsageProblem(
             "cannot read trust list %(path)s: %(problem)s", path=trust_file, problem=error.strerror
         ) from None
+
+
+def _verify_offline(text: str, trust: TrustList) -> dict[str, Any]:
     result = verify_offline(text, trust)
     out: dict[str, Any] = {
         "status": result.status,
@@ -316,3 +336,27 @@ def _print_verdict(result: dict[str, Any], as_json: bool) -> None:
         click.echo("  reasons: " + ", ".join(str(r) for r in result["reasons"]))
     if result.get("note"):
         click.echo(f"  note: {result['note']}")
+
+
+def _print_verdicts(results: list[dict[str, Any]], source: str, as_json: bool) -> None:
+    """One line a code, in the order the picture was read, then how many of each verdict."""
+    counts = {status: 0 for status in VerdictStatus}
+    for result in results:
+        counts[VerdictStatus(result["status"])] += 1
+    summary = {str(status): n for status, n in counts.items() if n}
+    if as_json:
+        document = {"picture": source, "codes": len(results), "summary": summary}
+        document["results"] = results
+        click.echo(json.dumps(document, ensure_ascii=False, default=str))
+        return
+    for number, result in enumerate(results, 1):
+        words = [f"{number:>3}", f"{str(result['status']).upper():<8}", result.get("serial") or "-"]
+        if result.get("lot"):
+            words.append(f"lot {result['lot']}")
+        if result["reasons"]:
+            words.append("reasons: " + ", ".join(str(r) for r in result["reasons"]))
+        click.echo("  ".join(words))
+    said = ", ".join(f"{n} {status}" for status, n in summary.items())
+    click.echo(f"{len(results)} codes in {source}: {said}")
+    if results[0].get("note"):
+        click.echo(f"note: {results[0]['note']}")

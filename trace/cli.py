@@ -26,7 +26,7 @@ from .errors import DomainError, TraceError
 from .genealogy import LotLink, LotTree, journey, one_step_back, one_step_forward, upstream_tree
 from .importer import import_records, load_import_file
 from .models import Certification, Event, Facility, Lot
-from .queries import find_lot, latest_ocop_certificate, list_lots
+from .queries import find_lot, latest_ocop_certificate, list_lots, list_organisations
 
 trace_cli = click.Group("trace", help="Value-chain records: import, list, show, export (EPCIS).")
 
@@ -141,6 +141,28 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+@trace_cli.command("orgs")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def orgs_command(as_json: bool) -> None:
+    """List every organisation with its id (for `ocop users add --org ID`), kind and tax code."""
+    with _session() as session:
+        rows: list[dict[str, Any]] = [
+            {"id": org.id, "kind": org.kind.value, "tax_code": org.tax_code, "name": org.name}
+            for org in list_organisations(session)
+        ]
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("No organisations recorded yet; run `ocop init` or `ocop trace import FILE`.")
+        return
+    cells = [(str(r["id"]), str(r["kind"]), str(r["tax_code"]), _clip(r["name"], 60)) for r in rows]
+    _table(("ID", "KIND", "TAX CODE", "NAME"), cells)
 
 
 # --------------------------------------------------------------------------- show

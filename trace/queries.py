@@ -222,3 +222,8 @@ __all__ = [
     "record_recall",
     "valid_ocop_certificate",
 ]
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    """Every organisation, by id: the ids other commands ask for (``ocop users add --org``)."""
+    return list(session.scalars(select(Organisation).order_by(Organisation.id)))

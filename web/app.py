@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Config, Flask
 
 from ocop.stamps.facts import FactsCache
 from ocop.stamps.scans import ScanCounter
@@ -22,14 +22,44 @@ from .proxies import TrustedProxyFix
 log = logging.getLogger(__name__)
 
 
+class _Deferred:
+    """A setting made when it is first read."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
+
+
+class _Config(Config):
+    """Flask's config, with settings made when first read (:class:`_Deferred`)."""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if isinstance(value, _Deferred):
+            value = value.make()
+            self[key] = value
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default  # noqa: SIM401 - get would not make it
+
+
+class _Flask(Flask):
+    config_class = _Config
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment; ``test_config`` overrides settings."""
     settings = Settings.from_env()
     if test_config:
         settings = settings.with_overrides(test_config)
-    app = Flask(__name__, instance_path=str(settings.instance), instance_relative_config=True)
+    app = _Flask(__name__, instance_path=str(settings.instance), instance_relative_config=True)
     app.config.update(
-        SECRET_KEY=settings.resolved_secret_key(),
+        # A laptop's generated secret is written when a session first needs it, not
+        # here: `ocop --help` builds the app, and must leave the instance folder alone.
+        # Production has no generated secret, and a missing one stops the start at once.
+        SECRET_KEY=settings.resolved_secret_key()
+        if settings.production or settings.secret_key
+        else _Deferred(settings.resolved_secret_key),
         OCOP=settings,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,

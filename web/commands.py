@@ -26,7 +26,7 @@ from ocop.workflows.accounts import create_user, find_user
 from ocop.workflows.models import Role
 from ocop.workflows.queue import TaskQueue
 
-from .config import Settings
+from .config import DEFAULT_BASE_URL, Settings, served_base_url
 from .console.cli import ensure_first_account
 
 DEMO_STAMPS = 12
@@ -86,8 +86,12 @@ def init_command(admin_email: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def demo_command(no_serve: bool, host: str, port: int) -> None:
-    """Load the sample value chain (marked as sample data), issue demo stamps, and serve."""
-    settings = _settings()
+    """Load the sample value chain (marked as sample data), issue demo stamps, and serve.
+
+    Links and the stamps' QR codes use OCOP_BASE_URL when it is set, else the
+    address this command serves on (--host, --port).
+    """
+    settings = _demo_settings(host, port)
     settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     _database().upgrade()
     # The sample first: its provincial council then becomes the signing authority.
@@ -143,6 +147,16 @@ def worker_command(threads: int) -> None:
     stop.wait()
     click.echo("Stopping: the job in hand is left for another worker to resume")
     queue.close()
+
+
+def _demo_settings(host: str, port: int) -> Settings:
+    """The settings, with the base URL of the server this demo runs unless one is configured."""
+    settings = _settings()
+    if "OCOP_BASE_URL" in os.environ or settings.base_url != DEFAULT_BASE_URL:
+        return settings
+    settings = settings.with_overrides({"base_url": served_base_url(host, port)})
+    current_app.config["OCOP"] = settings  # the pages served below link the same way
+    return settings
 
 
 def _queue() -> TaskQueue:

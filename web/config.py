@@ -157,6 +157,15 @@ class Settings:
         return value.encode()
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The base URL of a server listening on ``host``:``port``, as a browser on this
+    machine reaches it (a wildcard address is reached through the loopback one)."""
+    reach = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    if ":" in reach and not reach.startswith("["):
+        reach = f"[{reach}]"
+    return _base_url(f"http://{reach}:{port}")
+
+
 def _base_url(value: str) -> str:
     from ocop.stamps.qr import fits_stamp_symbol
     from ocop.stamps.token import TOKEN_LENGTH

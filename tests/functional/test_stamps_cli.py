@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import zipfile
 
@@ -245,3 +246,51 @@ def test_layout_options_need_a_pdf(runner, sample, tmp_path):
     result = _issue(runner, "--lot", lot, "--count", "2", "--out", str(tmp_path / "a.csv"),
                     "--paper", "roll")
     assert result.exit_code != 0 and ".pdf output only" in result.output
+
+
+def _sheet_of_21(runner, lot, tmp_path):
+    """A real page of 21 labels (A4, 3 x 7 of 64 x 39 mm), rendered at 300 dpi, and its codes."""
+    out = tmp_path / "sheet.pdf"
+    args = ["--lot", lot, "--count", "21", "--out", str(out), "--label", "64x39", "--columns", "3"]
+    assert _issue(runner, *args).exit_code == 0
+    page = pdfium.PdfDocument(str(out))[0]
+    image = page.render(scale=300 / 72).to_pil().convert("L")
+    codes = [r.text for r in zxingcpp.read_barcodes(image)]
+    assert len(set(codes)) == 21
+    return image, codes
+
+
+def test_verify_a_picture_of_a_sheet_checks_every_code(runner, sample, tmp_path):
+    lot, _ = sample
+    image, _codes = _sheet_of_21(runner, lot, tmp_path)
+    picture = tmp_path / "sheet.png"
+    image.save(picture)
+    result = runner.invoke(main, ["stamps", "verify", str(picture)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len([line for line in lines if "GENUINE" in line]) == 21
+    assert lines[-1] == f"21 codes in {picture}: 21 genuine"
+    as_json = json.loads(runner.invoke(main, ["stamps", "verify", str(picture), "--json"]).output)
+    assert as_json["codes"] == 21 and as_json["summary"] == {"genuine": 21}
+    assert len({r["serial"] for r in as_json["results"]}) == 21
+
+
+def test_one_bad_code_on_a_sheet_is_told_and_fails_the_whole(runner, sample, tmp_path):
+    from ocop.stamps.qr import encode
+    from ocop.stamps.render.png import png_bytes
+
+    lot, _ = sample
+    image, codes = _sheet_of_21(runner, lot, tmp_path)
+    forged = codes[0][:-2] + ("AA" if not codes[0].endswith("AA") else "BB")
+    stray = Image.open(io.BytesIO(png_bytes(encode(forged), scale=6))).convert("L")
+    picture = Image.new("L", (image.width + stray.width + 60, image.height), 255)
+    picture.paste(image, (0, 0))
+    picture.paste(stray, (image.width + 30, 30))
+    path = tmp_path / "sheet-and-a-fake.png"
+    picture.save(path)
+    result = runner.invoke(main, ["stamps", "verify", str(path)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1] == f"22 codes in {path}: 21 genuine, 1 invalid"
+    [bad] = [line for line in lines if "INVALID" in line]
+    assert "bad_signature" in bad

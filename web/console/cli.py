@@ -38,7 +38,13 @@ def users_cli() -> None:
 
 @users_cli.command("add")
 @click.argument("email")
-@click.option("--org", "org_id", type=int, required=True, help="Organisation id (see trace lots).")
+@click.option(
+    "--org",
+    "org_id",
+    type=int,
+    required=True,
+    help="Organisation id (list them with `ocop trace orgs`).",
+)
 @click.option("--role", type=click.Choice(sorted(ROLES)), required=True)
 @with_appcontext
 def add_command(email: str, org_id: int, role: str) -> None:
