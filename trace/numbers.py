@@ -104,8 +104,11 @@ def write_number(value: Decimal | int) -> str:
 
 
 def _unambiguous_decimal(whole: str, part: str) -> str:
-    """``1,200`` as a decimal no one can take for thousands: ``1,2``; ``1,234`` as ``1,2340``."""
+    """``1,200`` as a decimal no one can take for thousands: ``1,2``; ``1,234`` as
+    ``1,2340``; ``1,000`` as ``1``."""
     short = part.rstrip("0")
+    if not short:
+        return whole  # 1,000 as a decimal is plain 1
     return f"{whole},{short}" if len(short) != 3 else f"{whole},{short}0"
 
 

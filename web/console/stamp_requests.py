@@ -104,7 +104,7 @@ class RequestForm(OnceForm):
     lot = SelectField(_l("Lô hàng"), validators=[DataRequired()], validate_choice=False)
     # Digits on a phone's keypad; "10.000" is read by the one rule for numbers.
     count = StringField(
-        _l("Số tem"),
+        _l("Số lượng tem"),
         validators=[DataRequired(_l("Nhập số tem.")), Length(max=20)],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )

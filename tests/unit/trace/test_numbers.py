@@ -46,6 +46,7 @@ def test_numbers_read_the_vietnamese_way(text: str, number: str) -> None:
         ("1,200", "write 1,2 for the decimal, or 1.200 (or 1200) for the thousands"),
         ("2,500", "write 2,5 for the decimal"),
         ("999,999", "write 999,9990 for the decimal"),
+        ("1,000", "write 1 for the decimal, or 1.000 (or 1000) for the thousands"),
         ("1.2.3", "not a number"),
         ("1..200", "not a number"),
         ("1.200.00", "not a number"),
