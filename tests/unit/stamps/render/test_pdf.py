@@ -308,7 +308,7 @@ def test_the_longest_lot_code_is_cut_with_an_ellipsis(rng: random.Random) -> Non
 
 
 def test_a_cut_never_leaves_a_letter_without_its_accent() -> None:
-    from ocop.stamps.render.pdf import _cut_last
+    from ocop.stamps.render.painter import _cut_last
 
     decomposed = unicodedata.normalize("NFD", "Lô Bệ")  # e, dot below, circumflex
     assert _cut_last(decomposed) == unicodedata.normalize("NFD", "Lô B")
