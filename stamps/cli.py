@@ -18,6 +18,8 @@ from ocop.keys.trustlist import TrustedKey
 from ocop.trace import cli_resources
 from ocop.trace.cli import say
 from ocop.trace.db import Database, utcnow
+from ocop.trace.errors import UnreadableNumber
+from ocop.trace.numbers import read_number
 
 from .errors import StampError, UnreadableImage, UsageProblem
 from .issuance import parse_count
@@ -48,6 +50,25 @@ def _actor() -> str:
         return "cli"
 
 
+class _Millimetres(click.ParamType):
+    """A length as people type it: ``0.5`` or ``0,5`` (trace/numbers.py, no grouping)."""
+
+    name = "mm"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return float(read_number(str(value), grouping=False))
+        except UnreadableNumber as error:
+            self.fail(str(error), param, ctx)
+
+
+MM = _Millimetres()
+
+
 def layout_options(command: Callable[..., None]) -> Callable[..., None]:
     """The PDF's paper, label and QR module options, for every command that prints labels."""
     options = [
@@ -58,9 +79,9 @@ def layout_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("--label", "label_size", help="PDF: label size in mm, e.g. 40x30."),
         click.option("--columns", type=int, help="PDF: labels across the page."),
-        click.option("--label-width", type=float, help="PDF: label width in mm."),
-        click.option("--label-height", type=float, help="PDF: label height in mm."),
-        click.option("--margin", type=float, help="PDF: page margin in mm."),
+        click.option("--label-width", type=MM, help="PDF: label width in mm."),
+        click.option("--label-height", type=MM, help="PDF: label height in mm."),
+        click.option("--margin", type=MM, help="PDF: page margin in mm."),
         click.option(
             "--dpi",
             type=click.Choice(["203", "300", "600"]),
@@ -69,7 +90,7 @@ def layout_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--module",
             "module_mm",
-            type=float,
+            type=MM,
             help="PDF: QR module size in mm, a whole number of printer dots "
             "(0.5 at 203 dpi, 0.508 at 300 and 600 dpi).",
         ),

@@ -241,6 +241,17 @@ def test_print_options_that_cannot_print_well_are_refused(
     assert not out.exists() and _batches(app) == before
 
 
+def test_millimetres_take_a_decimal_comma(runner, sample, tmp_path):
+    lot, _ = sample
+    out = tmp_path / "roll.pdf"
+    args = ["--lot", lot, "--count", "1", "--out", str(out), "--paper", "roll"]
+    result = _issue(runner, *args, "--label-width", "40", "--label-height", "30", "--module", "0,5")
+    assert result.exit_code == 0, result.output
+    assert "0.500 mm modules (4 dots at 203 dpi)" in result.output
+    bad = _issue(runner, *args, "--module", "half")
+    assert bad.exit_code == 2 and "not a number" in bad.output
+
+
 def test_layout_options_need_a_pdf(runner, sample, tmp_path):
     lot, _ = sample
     result = _issue(runner, "--lot", lot, "--count", "2", "--out", str(tmp_path / "a.csv"),
