@@ -72,7 +72,7 @@ def test_a_nested_reason_is_translated_with_its_sentence(as_producer: FlaskClien
     response = post(as_producer, "/console/stamp-requests/new", form)
     assert response.status_code == 400
     text = html.unescape(response.get_data(as_text=True))
-    assert "số lượng phải là số nguyên, không phải 'nhiều'" in text
+    assert "số tem phải là số nguyên: 'nhiều' không phải là số" in text
     assert "whole number" not in text
 
 

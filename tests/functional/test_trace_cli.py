@@ -128,7 +128,7 @@ def test_export_epcis_is_valid(runner, tmp_path):
         (lambda p: p / "absent.json", ["no such file"]),
         (
             lambda p: _file(p, b'{"lots": [\n  {"code": "A",}\n]}'),
-            ["not valid JSON at line 2, column 16"],
+            ["not valid JSON at line 2, column 15: a comma after the last item"],
         ),
         (
             lambda p: _file(p, b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(200)),
@@ -141,6 +141,14 @@ def test_export_epcis_is_valid(runner, tmp_path):
 def test_unreadable_files(runner, tmp_path, counts, setup, says):
     result = runner.invoke(main, ["trace", "import", str(setup(tmp_path))])
     fails(result, *says)
+    assert counts()["organisations"] == 0
+
+
+def test_a_trailing_comma_is_told_in_the_terminals_language(runner, tmp_path, counts):
+    path = _file(tmp_path, b'{"lots": [\n  {"code": "A",}\n]}')
+    result = runner.invoke(main, ["trace", "import", str(path)], env={"LANG": "vi_VN.UTF-8"})
+    fails(result, "không phải JSON hợp lệ ở dòng 2, cột 15", "dấu phẩy sau mục cuối cùng")
+    assert "Expecting" not in result.output and "a comma after" not in result.output
     assert counts()["organisations"] == 0
 
 
