@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -149,7 +151,7 @@ def test_lot_page_shows_tree_steps_journey_and_batches(
     # One step back: the four raw materials; the journey: harvest to receiving.
     assert "Thu hoạch" in page and "Nhận hàng" in page and "Chế biến" in page
     # Its batch: number, count, status, PIN.
-    assert re.search(rf'<td class="num">{batch}</td>\s*<td class="num">5</td>', page)
+    assert re.search(rf'<td class="num"[^>]*>{batch}</td>\s*<td class="num"[^>]*>5</td>', page)
     assert "đã phát hành" in page
     # A producer neither recalls nor voids.
     assert "/recall" not in page and "/void" not in page
@@ -527,3 +529,35 @@ def test_a_lot_code_a_spreadsheet_would_run_is_refused(
     )
     with app.extensions["ocop.db"].transaction() as session:
         assert session.scalars(select(Lot).where(Lot.code == code)).first() is None
+
+
+def test_eight_confirmed_voids_at_once_void_the_batch_once(
+    app: Flask, world: World, tmp_path: Path
+) -> None:
+    """Eight officers' tabs confirm the same void at the same moment: one voids it,
+    the others are told it changed; one audit entry, the reason of the one that won."""
+    batch, tokens = _issue(app, tmp_path)
+    url = f"/console/batches/{batch}/void"
+    clients = [sign_in(app.test_client(), world, "authority") for _ in range(8)]
+    forms = []
+    for client in clients:
+        html = client.get(url).get_data(as_text=True)
+        forms.append({
+            "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1),
+            "confirm": re.search(r'name="confirm"[^>]*value="([^"]+)"', html).group(1),
+        })  # fmt: skip
+    start = threading.Barrier(len(clients))
+
+    def void(n: int) -> int:
+        start.wait()
+        data = {**forms[n], "reason": f"Tem in lỗi, tab {n}"}
+        return clients[n].post(url, data=data).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = sorted(pool.map(void, range(len(clients))))
+    assert statuses == [302] + [409] * 7
+    [entry] = _audit(app, "batch.voided")
+    with app.extensions["ocop.db"].transaction() as session:
+        stored = session.get_one(StampBatch, batch)
+        assert stored.status is BatchStatus.VOIDED and stored.void_reason == entry.detail["reason"]
+    assert _verify(clients[0], tokens[0])["status"] == "revoked"
