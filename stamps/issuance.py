@@ -14,12 +14,13 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ocop.keys.models import IssuerKey
 from ocop.keys.signer import Signer
 from ocop.keys.trustlist import KeyStatus
+from ocop.trace.db import rowcount
 from ocop.trace.errors import UnreadableNumber
 from ocop.trace.models import Lot, OrgKind
 from ocop.trace.numbers import read_whole_number
@@ -127,13 +128,21 @@ def void_batch(session: Session, batch_id: int, *, reason: str, now: dt.datetime
     batch = session.get(StampBatch, batch_id)
     if batch is None:
         raise IssuanceRefused("there is no batch %(batch)s", batch=batch_id)
-    if batch.status is BatchStatus.VOIDED:
-        raise IssuanceRefused("batch %(batch)s is already void", batch=batch_id)
     if not reason.strip():
         raise IssuanceRefused("say why the batch is void: the verify page shows the reason")
-    batch.status = BatchStatus.VOIDED
-    batch.voided_at = now
-    batch.void_reason = reason.strip()
+    # One conditional UPDATE decides: of two officers voiding at once, one voids the
+    # batch and the other is refused (a read, then a write, would let both "void" it
+    # and the second overwrite the first's reason on PostgreSQL).
+    changed = rowcount(
+        session,
+        update(StampBatch)
+        .where(StampBatch.id == batch_id, StampBatch.status != BatchStatus.VOIDED)
+        .values(status=BatchStatus.VOIDED, voided_at=now, void_reason=reason.strip())
+        .execution_options(synchronize_session=False),
+    )
+    session.refresh(batch)
+    if changed != 1:
+        raise IssuanceRefused("batch %(batch)s is already void", batch=batch_id)
     return batch
 
 

@@ -160,3 +160,18 @@ class UnknownStamp(WorkflowError):
     """No batch with this number, or no stamp with this index in it."""
 
     code = "unknown_stamp"
+
+
+# --- confirmations (recall, void, revoke, reject) ---
+
+
+class ConfirmationMissing(WorkflowError):
+    """An irreversible action sent without its confirmation step (an old form, a forged post)."""
+
+    code = "confirmation_missing"
+
+
+class ConfirmationStale(WorkflowError):
+    """The facts confirmed (batches, stamps, status) are no longer what the action changes."""
+
+    code = "confirmation_stale"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -43,3 +46,36 @@ def summary(session: Session, who: Actor) -> dict[str, int]:
         "open_reports": count(reports),
         "products": count(products),
     }
+
+
+RECENT_DAYS = 30
+RECENT_DECISIONS = 10
+# A request an officer has decided on: approved (signing, then issued or failed) or rejected.
+_DECIDED = (
+    RequestStatus.SIGNING,
+    RequestStatus.ISSUED,
+    RequestStatus.REJECTED,
+    RequestStatus.FAILED,
+)
+
+
+def recent_decisions(
+    session: Session,
+    organisation_id: int,
+    now: dt.datetime,
+    *,
+    days: int = RECENT_DAYS,
+    limit: int = RECENT_DECISIONS,
+) -> Sequence[StampRequest]:
+    """The organisation's stamp requests decided in the last ``days``, newest decision first."""
+    return session.scalars(
+        select(StampRequest)
+        .where(
+            StampRequest.organisation_id == organisation_id,
+            StampRequest.status.in_(_DECIDED),
+            StampRequest.decided_at.is_not(None),
+            StampRequest.decided_at >= now - dt.timedelta(days=days),
+        )
+        .order_by(StampRequest.decided_at.desc(), StampRequest.id.desc())
+        .limit(limit)
+    ).all()

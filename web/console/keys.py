@@ -6,7 +6,7 @@ keys and their passphrase stay in the keystore and never reach a page.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -26,17 +26,18 @@ from ocop.keys import (
 from ocop.trace.errors import DomainError
 from ocop.trace.models import Organisation
 from ocop.workflows import audit
+from ocop.workflows.confirmations import revoke_consequences
 
 from ..database import request_session, write_transaction
 from ..messages import say
 from . import bp
 from .access import actor, requires
-from .forms import Form
+from .confirm import ConfirmedForm, confirm_page, refusal
 
 MAX_REASON = 500  # the registry's own limit
 
 
-class RevokeForm(Form):
+class RevokeForm(ConfirmedForm):
     reason = TextAreaField(
         _l("Lý do thu hồi (trang kiểm tra tem sẽ ghi nhận)"),
         validators=[DataRequired(_l("Cần ghi lý do thu hồi.")), Length(max=MAX_REASON)],
@@ -78,31 +79,50 @@ def keys_rotate() -> Response | tuple[str, int]:
     return redirect(url_for("console.keys"))
 
 
-@bp.post("/keys/<kid>/revoke")
+@bp.route("/keys/<kid>/revoke", methods=["GET", "POST"])
 @requires("keys.manage")
 def keys_revoke(kid: str) -> Response | tuple[str, int]:
     who = actor()
+    session = request_session()
     try:
-        key = find_key(request_session(), kid)
+        key = find_key(session, kid)
     except KeyNotFound:
         abort(404)
     # Another authority's key is not this officer's to revoke, nor to learn about here.
     if key.organisation_id != who.organisation_id:
         abort(404)
     form = RevokeForm()
+    consequences = revoke_consequences(session, key)
+
+    def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        return confirm_page(
+            consequences, form, error=error, status=status,
+            action=url_for("console.keys_revoke", kid=key.kid),
+            cancel=url_for("console.keys"),
+            subject=_("Khóa ký của %(org)s", org=who.organisation_name),
+        )  # fmt: skip
+
+    if request.method == "GET":
+        return page()
+    refused = refusal(consequences, form)
+    if refused is not None:
+        return page(*refused)
     if not form.validate_on_submit():
-        return _page(forms={key.kid: form}), 400
+        return page(status=400)
     try:
         with write_transaction() as writer:
             revoke_key(writer, key.kid, reason=form.reason.data, actor=who.email)
-            audit.record(writer, who, "key.revoke", key.kid, {"reason": form.reason.data})
+            audit.record(
+                writer, who, "key.revoke", key.kid,
+                {"reason": form.reason.data, "stamps": consequences.stamps},
+            )  # fmt: skip
     except DomainError as error:
-        return _page(error=say(error)), 409
+        return page(say(error), 409)
     flash(_("Đã thu hồi khóa %(kid)s. Mọi tem ký bằng khóa này nay bị báo là đã thu hồi.", kid=kid))
     return redirect(url_for("console.keys"))
 
 
-def _page(error: str | None = None, forms: dict[str, RevokeForm] | None = None) -> str:
+def _page(error: str | None = None) -> str:
     who = actor()
     session = request_session()
     # A rejected form may have followed writes in other sessions: read afresh.
@@ -111,5 +131,5 @@ def _page(error: str | None = None, forms: dict[str, RevokeForm] | None = None) 
     own = [k for k in rows if k.organisation_id == who.organisation_id]
     others = [k for k in rows if k.organisation_id != who.organisation_id]
     return render_template(
-        "console/keys_list.html", own=own, others=others, forms=forms or {}, error=error
+        "console/keys_list.html", own=own, others=others, error=error
     )

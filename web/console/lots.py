@@ -36,12 +36,14 @@ from ocop.trace.lots import NewLot, add_lot, recall_lot
 from ocop.trace.models import Facility, Lot, Organisation, Product
 from ocop.trace.queries import list_lots, valid_ocop_certificate
 from ocop.workflows import audit
+from ocop.workflows.confirmations import recall_consequences, void_consequences
 
 from ..database import request_session, write_transaction
 from ..messages import say
 from ..presenters import event_json
 from . import bp
 from .access import actor, ensure_governs, ensure_own, requires
+from .confirm import ConfirmedForm, confirm_page, refusal
 from .forms import Form, rule_error
 from .lookups import lot_or_404
 
@@ -99,7 +101,7 @@ class LotForm(Form):
         )
 
 
-class RecallForm(Form):
+class RecallForm(ConfirmedForm):
     notice = TextAreaField(
         _l("Thông báo thu hồi: người mua cần làm gì với sản phẩm"),
         validators=[
@@ -109,7 +111,7 @@ class RecallForm(Form):
     )
 
 
-class VoidForm(Form):
+class VoidForm(ConfirmedForm):
     reason = StringField(
         _l("Lý do hủy"),
         validators=[
@@ -282,9 +284,6 @@ def _lot_page(
     session: Session,
     lot: Lot,
     *,
-    recall_form: RecallForm | None = None,
-    void_form: VoidForm | None = None,
-    void_batch_id: int | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     who, today = actor(), vietnam_today()
@@ -317,51 +316,61 @@ def _lot_page(
         unit_labels=UNIT_LABELS,
         recalls=recalls,
         recalled_by=_organisation_names(session, (r.recalled_by_id for r in recalls)),
-        recall_form=recall_form or RecallForm(formdata=None),
-        void_form=void_form,
-        void_batch_id=void_batch_id,
         request_url=request_url,
         analytics_url=analytics_url,
     )
     return page, status
 
 
-@bp.post("/lots/<path:code>/recall")
+@bp.route("/lots/<path:code>/recall", methods=["GET", "POST"])
 @requires("lots.recall")
 def lot_recall(code: str) -> Response | tuple[str, int]:
     session = request_session()
     lot = lot_or_404(session, code)
     ensure_governs(lot.owner)
     form = RecallForm()
-    status = 400
-    if form.validate_on_submit():
-        who = actor()
-        try:
-            with write_transaction() as writer:
-                recall = recall_lot(
-                    writer,
-                    writer.get_one(Lot, lot.id),
-                    form.notice.data,
-                    by=writer.get_one(Organisation, who.organisation_id),
-                    at=utcnow(),
-                )
-                audit.record(
-                    writer,
-                    who,
-                    "lot.recalled",
-                    lot.code,
-                    {"recall": recall.id, "notice": recall.notice},
-                )
-        except DomainError as error:
-            rule_error(form, error)
-            status = 409 if isinstance(error, ConflictingRecord) else 400
-        else:
-            flash(_("Đã thu hồi lô %(code)s: mọi tem của lô hiện thông báo này.", code=lot.code))
-            return redirect(url_for("console.lot_page", code=lot.code))
-    return _lot_page(session, lot, recall_form=form, status=status)
+    consequences = recall_consequences(session, lot)
+
+    def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        return confirm_page(
+            consequences, form, error=error, status=status,
+            action=url_for("console.lot_recall", code=lot.code),
+            cancel=url_for("console.lot_page", code=lot.code),
+            subject=f"{lot.code} · {lot.description} · {lot.owner.name}",
+        )  # fmt: skip
+
+    if request.method == "GET":
+        return page()
+    refused = refusal(consequences, form)
+    if refused is not None:
+        return page(*refused)
+    if not form.validate_on_submit():
+        return page(status=400)
+    who = actor()
+    try:
+        with write_transaction() as writer:
+            recall = recall_lot(
+                writer,
+                writer.get_one(Lot, lot.id),
+                form.notice.data,
+                by=writer.get_one(Organisation, who.organisation_id),
+                at=utcnow(),
+            )
+            audit.record(
+                writer,
+                who,
+                "lot.recalled",
+                lot.code,
+                {"recall": recall.id, "notice": recall.notice, "stamps": consequences.stamps},
+            )
+    except DomainError as error:
+        rule_error(form, error)
+        return page(status=409 if isinstance(error, ConflictingRecord) else 400)
+    flash(_("Đã thu hồi lô %(code)s: mọi tem của lô hiện thông báo này.", code=lot.code))
+    return redirect(url_for("console.lot_page", code=lot.code))
 
 
-@bp.post(f"/batches/<int(min=1, max={UINT32_MAX}):batch_id>/void")
+@bp.route(f"/batches/<int(min=1, max={UINT32_MAX}):batch_id>/void", methods=["GET", "POST"])
 @requires("batches.void")
 def batch_void(batch_id: int) -> Response | tuple[str, int]:
     session = request_session()
@@ -371,25 +380,40 @@ def batch_void(batch_id: int) -> Response | tuple[str, int]:
     ensure_own(batch.lot.owner_id)
     ensure_governs(batch.lot.owner)
     form = VoidForm()
-    status = 400
-    if form.validate_on_submit():
-        who = actor()
-        try:
-            with write_transaction() as writer:
-                void_batch(writer, batch_id, reason=form.reason.data, now=utcnow())
-                audit.record(
-                    writer,
-                    who,
-                    "batch.voided",
-                    f"batch {batch_id}",
-                    {"lot": batch.lot.code, "reason": form.reason.data},
-                )
-        except StampError as error:
-            # The batch exists and the reason is given: a refusal now means the
-            # batch is already void, a conflict with its state.
-            form.reason.errors = [*form.reason.errors, say(error)]
-            status = 409
-        else:
-            flash(_("Đã hủy lô tem %(n)s: tem của lô này không còn hợp lệ.", n=batch_id))
-            return redirect(url_for("console.lot_page", code=batch.lot.code))
-    return _lot_page(session, batch.lot, void_form=form, void_batch_id=batch_id, status=status)
+    consequences = void_consequences(session, batch)
+
+    def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        return confirm_page(
+            consequences, form, error=error, status=status,
+            action=url_for("console.batch_void", batch_id=batch_id),
+            cancel=url_for("console.lot_page", code=batch.lot.code),
+            subject=_(
+                "Lô tem số %(n)s của lô %(lot)s · %(count)s tem",
+                n=batch_id, lot=batch.lot.code, count=batch.count,
+            ),
+        )  # fmt: skip
+
+    if request.method == "GET":
+        return page()
+    refused = refusal(consequences, form)
+    if refused is not None:
+        return page(*refused)
+    if not form.validate_on_submit():
+        return page(status=400)
+    who = actor()
+    try:
+        with write_transaction() as writer:
+            void_batch(writer, batch_id, reason=form.reason.data, now=utcnow())
+            audit.record(
+                writer,
+                who,
+                "batch.voided",
+                f"batch {batch_id}",
+                {"lot": batch.lot.code, "reason": form.reason.data},
+            )
+    except StampError as error:
+        # The batch exists and the reason is given: a refusal now means the
+        # batch is already void, a conflict with its state.
+        return page(say(error), 409)
+    flash(_("Đã hủy lô tem %(n)s: tem của lô này không còn hợp lệ.", n=batch_id))
+    return redirect(url_for("console.lot_page", code=batch.lot.code))

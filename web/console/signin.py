@@ -125,12 +125,23 @@ def password() -> Response | tuple[str, int] | str:
 @bp.get("/")
 @requires("console.view")
 def home() -> str:
-    from ocop.trace.db import vietnam_today
+    from ocop.trace.db import utcnow, vietnam_today
     from ocop.trace.expiry import certificates_ending
-    from ocop.workflows.home import summary
+    from ocop.workflows.home import RECENT_DAYS, recent_decisions, summary
 
     who, reader = actor(), request_session()
     ending = certificates_ending(
         reader, None if who.is_authority else who.organisation_id, vietnam_today()
     )
-    return render_template("console/home.html", s=summary(reader, who), ending=ending)
+    decisions = (
+        recent_decisions(reader, who.organisation_id, utcnow())
+        if who.may("stamp_requests.submit")
+        else []
+    )
+    return render_template(
+        "console/home.html",
+        s=summary(reader, who),
+        ending=ending,
+        decisions=decisions,
+        recent_days=RECENT_DAYS,
+    )

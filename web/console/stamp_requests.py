@@ -22,9 +22,11 @@ from ocop.trace.db import vietnam_today
 from ocop.trace.errors import DomainError
 from ocop.trace.models import Lot
 from ocop.workflows import audit
+from ocop.workflows.approval import approval_facts
+from ocop.workflows.confirmations import reject_consequences
 from ocop.workflows.errors import InvalidInput, IssuanceFailed, RequestConflict
 from ocop.workflows.jobs import Progress
-from ocop.workflows.models import StampRequest
+from ocop.workflows.models import RequestStatus, StampRequest
 from ocop.workflows.stamp_requests import (
     DEFAULT_LAYOUT,
     LAYOUTS,
@@ -48,8 +50,10 @@ from ..database import database, job_queue, request_session, write_transaction
 from ..messages import say
 from . import bp
 from .access import actor, ensure_governs, ensure_own, requires
-from .forms import Form, OnceForm, rule_error
+from .confirm import ConfirmedForm, confirm_page, refusal
+from .forms import OnceForm, rule_error
 from .lookups import lot_or_404
+from .lots import UNIT_LABELS
 
 MIMETYPES = {
     OutputKind.CSV: "text/csv",
@@ -116,9 +120,7 @@ class RequestForm(OnceForm):
     )
 
 
-
-
-class RejectForm(Form):
+class RejectForm(ConfirmedForm):
     reason = TextAreaField(
         _l("Lý do từ chối (nhà sản xuất sẽ đọc)"),
         validators=[DataRequired(_l("Cần ghi lý do từ chối.")), Length(max=MAX_NOTE)],
@@ -257,15 +259,44 @@ def stamp_request_approve(request_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("console.stamp_request", request_id=found.id))
 
 
-@bp.post("/stamp-requests/<int:request_id>/reject")
+@bp.route("/stamp-requests/<int:request_id>/reject", methods=["GET", "POST"])
 @requires("stamp_requests.decide")
 def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
     who = actor()
     found = _request_or_404(request_session(), request_id)
     ensure_governs(found.organisation)
     form = RejectForm()
+    consequences = reject_consequences(found)
+
+    def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        return confirm_page(
+            consequences, form, error=error, status=status,
+            action=url_for("console.stamp_request_reject", request_id=found.id),
+            cancel=url_for("console.stamp_request", request_id=found.id),
+            subject=_(
+                "%(org)s xin %(n)s tem cho lô %(lot)s",
+                org=found.organisation.name, n=found.count, lot=found.lot.code,
+            ),
+        )  # fmt: skip
+
+    if found.status is not RequestStatus.PENDING:
+        # Decided meanwhile: nothing to confirm any more; the request's page says how.
+        if request.method == "GET":
+            return redirect(url_for("console.stamp_request", request_id=found.id))
+        conflict = RequestConflict(
+            "stamp request %(request)s is already %(status)s; only a pending request can be "
+            "decided",
+            request=found.id,
+            status=found.status,
+        )
+        return _detail(found, error=say(conflict)), 409
+    if request.method == "GET":
+        return page()
+    refused = refusal(consequences, form)
+    if refused is not None:
+        return page(*refused)
     if not form.validate_on_submit():
-        return _detail(found, reject_form=form), 400
+        return page(status=400)
     try:
         with write_transaction() as writer:
             decided = reject_request(writer, found.id, reason=form.reason.data, actor=who.email)
@@ -275,7 +306,7 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
         return _detail(_reread(found), error=say(error)), 409
     except DomainError as error:
         rule_error(form, error)
-        return _detail(found, reject_form=form), 400
+        return page(status=400)
     flash(_("Đã từ chối yêu cầu tem."))
     return redirect(url_for("console.stamp_request", request_id=found.id))
 
@@ -364,12 +395,12 @@ def _detail(
     *,
     error: str | None = None,
     notice: str | None = None,
-    reject_form: RejectForm | None = None,
 ) -> str:
     who = actor()
     session = request_session()
+    today = vietnam_today()
     pending = found.status == "pending"
-    problem = _said(lot_problem(session, found.lot, vietnam_today())) if pending else None
+    problem = _said(lot_problem(session, found.lot, today)) if pending else None
     jobs = [(job, Progress.of(job)) for job in request_jobs(session, found.id)]
     working = any(job.active for job, _progress in jobs)
     return render_template(
@@ -381,8 +412,10 @@ def _detail(
         jobs=jobs,
         names=OUTPUT_NAMES,
         refresh=REFRESH_SECONDS if working else None,
-        reject_form=reject_form or (RejectForm(formdata=None) if who.is_authority else None),
         layout_label=_layout_label(found.layout),
+        # What an officer weighs before signing; a producer knows its own lot.
+        facts=approval_facts(session, found, today) if who.is_authority else None,
+        unit_labels=UNIT_LABELS,
         duration=_duration,
     )
 

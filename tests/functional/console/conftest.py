@@ -113,3 +113,18 @@ def as_producer(client: FlaskClient, world: World) -> FlaskClient:
 @pytest.fixture
 def as_distributor(client: FlaskClient, world: World) -> FlaskClient:
     return sign_in(client, world, "distributor")
+
+
+_CONFIRM = re.compile(r'name="confirm"[^>]*value="([^"]*)"')
+
+
+def confirmed(client: FlaskClient, url: str, data: dict | None = None, **kwargs):
+    """POST an irreversible action as a person does: open its confirmation page (the
+    same URL), then send its form, with the page's CSRF token and confirmation."""
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[:500]
+    token, confirm = _CSRF.search(html), _CONFIRM.search(html)
+    assert token and confirm, f"no confirmation form on {url}"
+    body = {"csrf_token": token.group(1), "confirm": confirm.group(1), **(data or {})}
+    return client.post(url, data=body, **kwargs)

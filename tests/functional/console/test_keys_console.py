@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from ocop.workflows.models import AuditEntry
 from tests import factories as f
 
 from ..conftest import TEST_PASSPHRASE
-from .conftest import World, post
+from .conftest import World, confirmed, post
 
 
 def _keys(app: Flask, org_id: int) -> list[tuple[str, str]]:
@@ -77,15 +79,23 @@ def test_revoke_needs_a_reason_and_is_audited(
 ) -> None:
     [(kid, _)] = _keys(app, world.authority_id)
     url = f"/console/keys/{kid}/revoke"
-    assert post(as_authority, url, {"reason": "  "}).status_code == 400
+    assert confirmed(as_authority, url, {"reason": "  "}).status_code == 400
     assert as_authority.post(url, data={"reason": "lộ khóa"}).status_code == 400  # no CSRF
+    # A form without the confirmation step (an old page, a forged post) does nothing.
+    unconfirmed = post(as_authority, url, {"reason": "lộ khóa"})
+    assert unconfirmed.status_code == 400
+    assert "phải được xác nhận" in unconfirmed.get_data(as_text=True)
     assert _keys(app, world.authority_id) == [(kid, "active")]
-    assert post(as_authority, url, {"reason": "Nghi lộ khóa riêng"}).status_code == 302
+    first = as_authority.get(url).get_data(as_text=True)
+    assert "0 tem đã in" in first and "Không, quay lại" in first
+    assert confirmed(as_authority, url, {"reason": "Nghi lộ khóa riêng"}).status_code == 302
     assert _keys(app, world.authority_id) == [(kid, "revoked")]
     [entry] = _audit(app, "key.revoke")
-    assert entry.target == kid and entry.detail == {"reason": "Nghi lộ khóa riêng"}
-    again = post(as_authority, url, {"reason": "lần nữa"})
-    assert again.status_code == 409 and "đã bị thu hồi lúc" in again.get_data(as_text=True)
+    assert entry.target == kid and entry.detail == {"reason": "Nghi lộ khóa riêng", "stamps": 0}
+    old = re.search(r'name="confirm"[^>]*value="([^"]+)"', first).group(1)
+    again = post(as_authority, url, {"reason": "lần nữa", "confirm": old})
+    assert again.status_code == 409 and "đã thay đổi" in again.get_data(as_text=True)
+    assert "đã bị thu hồi trước đó" in as_authority.get(url).get_data(as_text=True)
     # With every key revoked, "new key" starts a fresh one.
     assert post(as_authority, "/console/keys/rotate").status_code == 302
     assert [s for _, s in _keys(app, world.authority_id)] == ["revoked", "active"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from ocop.trace.importer import import_records
 from ocop.trace.models import Lot, Recall
 from ocop.workflows.models import AuditEntry
 
-from .conftest import World, csrf, post, sign_in
+from .conftest import World, confirmed, csrf, post, sign_in
 
 STAMPABLE = "BC-2026-1115"
 OTHERS_LOT = "BD-2026-1105"
@@ -150,7 +152,7 @@ def test_lot_page_shows_tree_steps_journey_and_batches(
     # One step back: the four raw materials; the journey: harvest to receiving.
     assert "Thu hoạch" in page and "Nhận hàng" in page and "Chế biến" in page
     # Its batch: number, count, status, PIN.
-    assert re.search(rf'<td class="num">{batch}</td>\s*<td class="num">5</td>', page)
+    assert re.search(rf'<td class="num"[^>]*>{batch}</td>\s*<td class="num"[^>]*>5</td>', page)
     assert "đã phát hành" in page
     # A producer neither recalls nor voids.
     assert "/recall" not in page and "/void" not in page
@@ -394,7 +396,7 @@ def test_recall_shows_on_every_stamp_at_once(
     assert before["status"] == "genuine" and before["recall"] is None
     sign_in(client, world, "authority")
     notice = "Ngừng sử dụng; mang sản phẩm về nơi mua để được hoàn tiền."
-    response = post(client, f"/console/lots/{STAMPABLE}/recall", {"notice": notice})
+    response = confirmed(client, f"/console/lots/{STAMPABLE}/recall", {"notice": notice})
     assert response.status_code == 302
     after = _verify(client, tokens[1])
     assert after["status"] == "recalled" and "lot_recalled" in after["reasons"]
@@ -419,13 +421,13 @@ def test_a_recalled_lot_takes_a_newer_notice_but_not_the_same_one_twice(
     _batch, tokens = _issue(app, tmp_path)
     sign_in(client, world, "authority")
     url = f"/console/lots/{STAMPABLE}/recall"
-    assert post(client, url, {"notice": "Ngừng sử dụng."}).status_code == 302
-    twice = post(client, url, {"notice": "  Ngừng sử dụng.  "})
+    assert confirmed(client, url, {"notice": "Ngừng sử dụng."}).status_code == 302
+    twice = confirmed(client, url, {"notice": "  Ngừng sử dụng.  "})
     assert twice.status_code == 409
     assert "đã hiện thông báo thu hồi này" in twice.get_data(as_text=True)
     assert _count(app, Recall) == 1
     newer = "Ngừng sử dụng; hoàn tiền tại mọi cửa hàng đến hết 31/12/2026."
-    assert post(client, url, {"notice": newer}).status_code == 302
+    assert confirmed(client, url, {"notice": newer}).status_code == 302
     assert _count(app, Recall) == 2
     assert _verify(client, tokens[0])["recall"]["notice"] == newer
     assert len(_audit(app, "lot.recalled")) == 2
@@ -436,7 +438,7 @@ def test_recall_without_a_proper_notice_is_refused(
     app: Flask, as_authority: FlaskClient, notice: str | None
 ) -> None:
     data = {} if notice is None else {"notice": notice}
-    response = post(as_authority, f"/console/lots/{STAMPABLE}/recall", data)
+    response = confirmed(as_authority, f"/console/lots/{STAMPABLE}/recall", data)
     assert response.status_code == 400
     assert 'id="notice-err"' in response.get_data(as_text=True)
     assert _count(app, Recall) == 0
@@ -474,14 +476,21 @@ def test_void_a_batch_then_its_stamps_fail_and_it_cannot_be_voided_twice(
     page = client.get(f"/console/lots/{STAMPABLE}").get_data(as_text=True)
     assert f"/console/batches/{batch}/void" in page
     reason = "Tem in lỗi, đã tiêu hủy tại xưởng."
-    response = post(client, f"/console/batches/{batch}/void", {"reason": reason})
+    url = f"/console/batches/{batch}/void"
+    first = client.get(url).get_data(as_text=True)
+    assert "3 tem đã in sẽ báo" in first  # what will happen, before it happens
+    response = confirmed(client, url, {"reason": reason})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/console/lots/{STAMPABLE}")
     verdict = _verify(client, tokens[2])
     assert verdict["status"] == "revoked" and "batch_voided" in verdict["reasons"]
-    again = post(client, f"/console/batches/{batch}/void", {"reason": "lần nữa"})
+    # The first confirmation page, sent again: what it confirmed is no longer so.
+    old = {"csrf_token": csrf(client), "reason": "lần nữa",
+           "confirm": re.search(r'name="confirm"[^>]*value="([^"]+)"', first).group(1)}  # fmt: skip
+    again = client.post(url, data=old)
     assert again.status_code == 409
-    assert "đã bị huỷ rồi" in again.get_data(as_text=True)
+    assert "đã thay đổi" in again.get_data(as_text=True)
+    assert "đã bị hủy trước đó" in client.get(url).get_data(as_text=True)
     with app.extensions["ocop.db"].transaction() as session:
         stored = session.get_one(StampBatch, batch)
         assert stored.status is BatchStatus.VOIDED and stored.void_reason == reason
@@ -498,9 +507,9 @@ def test_void_refusals(app: Flask, client: FlaskClient, world: World, tmp_path: 
     assert post(producer, url, {"reason": "không cần"}).status_code == 403
     sign_in(client, world, "authority")
     for empty in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}):
-        response = post(client, url, empty)
+        response = confirmed(client, url, empty)
         assert response.status_code == 400
-        assert "Chưa hủy được lô tem" in response.get_data(as_text=True)
+        assert 'id="reason-err"' in response.get_data(as_text=True)
     assert client.post(url, data={"reason": "không có token"}).status_code == 400
     for missing in ("999999", "4294967296", "99999999999999999999999", "0", "abc"):
         assert post(client, f"/console/batches/{missing}/void", {"reason": "x"}).status_code == 404
@@ -508,20 +517,31 @@ def test_void_refusals(app: Flask, client: FlaskClient, world: World, tmp_path: 
     assert _audit(app, "batch.voided") == []
 
 
-def test_csrf_token_from_a_page_works_for_the_void_form(
+def test_void_and_recall_without_their_confirmation_step_change_nothing(
     app: Flask, as_authority: FlaskClient, tmp_path: Path
 ) -> None:
+    """An old form from the lot page, or a forged post with a valid CSRF token but no
+    confirmation, is refused with a clear message; a wrong confirmation too."""
     batch, tokens = _issue(app, tmp_path)
     token = csrf(as_authority, f"/console/lots/{STAMPABLE}")
-    response = as_authority.post(
-        f"/console/batches/{batch}/void", data={"reason": "Mất trộm", "csrf_token": token}
-    )
-    assert response.status_code == 302
+    for confirm in (None, "", "0123456789abcdef", "x" * 5000):
+        data = {"reason": "Mất trộm", "csrf_token": token}
+        if confirm is not None:
+            data["confirm"] = confirm
+        response = as_authority.post(f"/console/batches/{batch}/void", data=data)
+        assert response.status_code == (400 if not confirm else 409)
+        said = response.get_data(as_text=True)
+        assert ("phải được xác nhận" in said) if not confirm else ("đã thay đổi" in said)
+        recall = as_authority.post(
+            f"/console/lots/{STAMPABLE}/recall",
+            data={"notice": "Ngừng dùng", "csrf_token": token, "confirm": confirm or ""},
+        )
+        assert recall.status_code in (400, 409)
     with app.extensions["ocop.db"].transaction() as session:
-        stored = session.get_one(StampBatch, batch)
-        assert stored.status is BatchStatus.VOIDED and stored.void_reason == "Mất trộm"
-    verdict = _verify(as_authority, tokens[0])
-    assert verdict["status"] == "revoked" and "batch_voided" in verdict["reasons"]
+        assert session.get_one(StampBatch, batch).status is BatchStatus.ISSUED
+    assert _count(app, Recall) == 0
+    assert _audit(app, "batch.voided") == [] and _audit(app, "lot.recalled") == []
+    assert _verify(as_authority, tokens[0])["status"] == "genuine"
 
 
 @pytest.mark.parametrize("code", ['=HYPERLINK("http://x.example")', "+1", "-1", "@SUM(A1)"])
@@ -535,3 +555,35 @@ def test_a_lot_code_a_spreadsheet_would_run_is_refused(
     )
     with app.extensions["ocop.db"].transaction() as session:
         assert session.scalars(select(Lot).where(Lot.code == code)).first() is None
+
+
+def test_eight_confirmed_voids_at_once_void_the_batch_once(
+    app: Flask, world: World, tmp_path: Path
+) -> None:
+    """Eight officers' tabs confirm the same void at the same moment: one voids it,
+    the others are told it changed; one audit entry, the reason of the one that won."""
+    batch, tokens = _issue(app, tmp_path)
+    url = f"/console/batches/{batch}/void"
+    clients = [sign_in(app.test_client(), world, "authority") for _ in range(8)]
+    forms = []
+    for client in clients:
+        html = client.get(url).get_data(as_text=True)
+        forms.append({
+            "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1),
+            "confirm": re.search(r'name="confirm"[^>]*value="([^"]+)"', html).group(1),
+        })  # fmt: skip
+    start = threading.Barrier(len(clients))
+
+    def void(n: int) -> int:
+        start.wait()
+        data = {**forms[n], "reason": f"Tem in lỗi, tab {n}"}
+        return clients[n].post(url, data=data).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = sorted(pool.map(void, range(len(clients))))
+    assert statuses == [302] + [409] * 7
+    [entry] = _audit(app, "batch.voided")
+    with app.extensions["ocop.db"].transaction() as session:
+        stored = session.get_one(StampBatch, batch)
+        assert stored.status is BatchStatus.VOIDED and stored.void_reason == entry.detail["reason"]
+    assert _verify(clients[0], tokens[0])["status"] == "revoked"

@@ -33,7 +33,7 @@ from ocop.workflows.print_jobs import parts_folder
 from ocop.workflows.stamp_requests import submit_request
 
 from ..conftest import drain
-from .conftest import World, csrf, post, sign_in
+from .conftest import World, confirmed, csrf, post, sign_in
 
 LOT = "BC-2026-1115"  # the cooperative's stampable lot of Bánh cáy
 OTHER_LOT = "BD-2026-1105"  # the household business's stampable lot
@@ -484,10 +484,11 @@ def test_reject_needs_a_reason(app: Flask, world: World, as_producer: FlaskClien
     request_id = _request_id(_submit(as_producer))
     officer = _authority(app, world)
     url = f"/console/stamp-requests/{request_id}/reject"
-    assert post(officer, url, {"reason": "   "}).status_code == 400
+    assert confirmed(officer, url, {"reason": "   "}).status_code == 400
     assert officer.post(url, data={"reason": "Thiếu hồ sơ"}).status_code == 400  # no CSRF
+    assert post(officer, url, {"reason": "Thiếu hồ sơ"}).status_code == 400  # not confirmed
     assert _requests(app) == [(request_id, "pending", None)]
-    assert post(officer, url, {"reason": "Lô chưa kiểm nghiệm"}).status_code == 302
+    assert confirmed(officer, url, {"reason": "Lô chưa kiểm nghiệm"}).status_code == 302
     assert _requests(app) == [(request_id, "rejected", None)]
     page = as_producer.get(f"/console/stamp-requests/{request_id}").get_data(as_text=True)
     assert "Lô chưa kiểm nghiệm" in page
