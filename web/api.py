@@ -9,13 +9,15 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ocop.keys import trust_list, trust_list_changed_at
+from ocop.keys.errors import KeyNotFound, NoRoot
+from ocop.keys.publishing import signed_trust_list
 from ocop.trace.db import utcnow, vietnam_today
 from ocop.workflows.api_tokens import authenticate
 from ocop.workflows.errors import TokenRefused
 
 from .config import Settings
 from .database import request_session, write_transaction
-from .errors import problem
+from .errors import domain_problem, problem
 from .pages import details_loader, verdict_body
 from .presenters import verdict_json
 from .readiness import secrets_ready
@@ -179,6 +181,23 @@ def trust() -> Response:
     response = Response(trust_list(session).to_json(), mimetype="application/jwk-set+json")
     response.headers["Cache-Control"] = "public, max-age=300"
     response.last_modified = trust_list_changed_at(session)
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/.well-known/ocop-trust.jws")
+def signed_trust() -> Response:
+    """The trust list signed under the root (docs/trust-list.md): mirror it anywhere."""
+    try:
+        with write_transaction() as session:
+            row = signed_trust_list(session, _settings().keystore())
+            document, issued_at = row.document, row.issued_at
+    except (NoRoot, KeyNotFound) as error:
+        return domain_problem(404, error)
+    response = Response(document, mimetype="application/jose")
+    # A mirror or a phone may keep it a while: it is signed and says when it is due.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.last_modified = issued_at
     response.add_etag()
     return response.make_conditional(request)
 

@@ -126,6 +126,12 @@ class Settings:
 
         return keystore_for(self.instance, os.environ, production=self.production)
 
+    def root_keystore(self) -> Keystore:
+        """The root key's keystore (OCOP_ROOT_KEYS, OCOP_ROOT_PASSPHRASE): ceremonies only."""
+        from ocop.keys.passphrase import root_keystore_for
+
+        return root_keystore_for(self.instance, os.environ, production=self.production)
+
     def unready_secrets(self) -> str | None:
         """Why a secret the service needs while serving is missing, or None when none is.
 
