@@ -267,3 +267,27 @@ def test_the_page_fits_a_phone_and_keeps_the_rest_of_the_site_alone(
     browser.get(f"{server.url}/V/{demo[0].token.encode()}")
     assert "Tem chính hãng" in browser.page_source
     assert browser.execute_script("return document.getElementById('offline')") is None
+
+
+def test_a_page_pinned_to_the_old_root_follows_a_rotation_and_refuses_a_rollback(
+    browser, server, app
+):
+    world = World.make(1)
+    old_root = world.root.kid
+    older = world.document(sequence=5, now=utcnow())
+    world.rotate_root()
+    app.config["OCOP"] = app.config["OCOP"].with_overrides({"trust_roots": (old_root,)})
+    server.overrides[LIST_PATH] = world.document(sequence=6, now=utcnow())
+    browser.get(f"{server.url}/kiem-tra")
+    _ready(browser)
+    assert "số 6" in _text(browser, "list")
+    assert _text(browser, "refusal") == ""
+    stamp = StampToken.issue(world.issuers[0], 12, 3).encode()
+    assert _check(browser, stamp)[0] == "genuine"
+    # A replayed older list (say, from a stale mirror) is refused; the kept one stays in use.
+    server.overrides[LIST_PATH] = older
+    browser.get(f"{server.url}/kiem-tra")
+    _ready(browser)
+    assert "quay lui" in _text(browser, "refusal")
+    assert "số 6" in _text(browser, "list")
+    assert _check(browser, stamp)[0] == "genuine"

@@ -167,3 +167,14 @@ def test_eight_processes_renewing_at_once_keep_one_growing_sequence(demo, app):
         top = session.scalar(select(func.max(SignedTrustListRow.sequence)))
     assert top in sequences
     assert count == top  # no gap, no duplicate: 1..top
+
+
+def test_a_list_signer_that_cannot_be_unlocked_is_a_503_that_names_no_file(
+    client, demo, monkeypatch
+):
+    monkeypatch.setenv("OCOP_KEY_PASSPHRASE", "not the passphrase at all")
+    response = client.get("/.well-known/ocop-trust.jws?lang=en")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert "instance" not in response.get_data(as_text=True)
+    assert "passphrase" not in response.get_data(as_text=True)
