@@ -174,7 +174,7 @@ def verify_signed_trust_list(
             end=_show(usable_until),
         )
     trust, dropped = _certified_keys(body, {certificate.root_kid: roots[certificate.root_kid]}, now)
-    trust = _apply_revocations(trust, body.get("revocations"), roots)
+    trust = _apply_revocations(trust, _array(body, "revocations"), roots)
     return VerifiedTrustList(
         trust=trust,
         freshness=Freshness.FRESH if now <= next_update else Freshness.STALE,
@@ -260,7 +260,10 @@ def _signer_certificate(
 def _certified_keys(
     body: Mapping[str, Any], root: Mapping[str, Ed25519PublicKey], now: dt.datetime
 ) -> tuple[TrustList, tuple[DroppedKey, ...]]:
-    listed = TrustList.from_json(json.dumps(body))
+    try:
+        listed = TrustList.from_json(json.dumps(body))
+    except (RecursionError, ValueError):
+        raise MalformedStatement("trust list", "is nested too deeply") from None
     entries = body["keys"]
     kept, dropped = [], []
     for position, key in enumerate(listed.keys):
@@ -284,10 +287,10 @@ def _certified_keys(
 
 
 def _apply_revocations(
-    trust: TrustList, statements: object, roots: Mapping[str, Ed25519PublicKey]
+    trust: TrustList, statements: list[Any], roots: Mapping[str, Ed25519PublicKey]
 ) -> TrustList:
     revoked: dict[str, Revocation] = {}
-    for position, compact in enumerate(_array({"revocations": statements}, "revocations")):
+    for position, compact in enumerate(statements):
         revocation = read_revocation(compact, roots, f"revocations[{position}]")
         revoked.setdefault(revocation.kid, revocation)
     keys = []

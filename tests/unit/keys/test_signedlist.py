@@ -247,3 +247,30 @@ def test_a_deeply_nested_or_alg_none_payload_is_refused():
     none = base64.urlsafe_b64encode(b'{"alg":"none","typ":"ocop-trust-list+jws","kid":"x"}')
     with pytest.raises(MalformedStatement, match="EdDSA"):
         _verify(world, f"{none.rstrip(b'=').decode()}.{_}.{signature}")
+
+
+@pytest.mark.parametrize("depth", [10, 900, 5000])
+def test_a_signed_deeply_nested_payload_is_read_or_refused_never_a_crash(depth):
+    # Signed by the certified list signer itself: only the parser stands in the way.
+    world = World.make(1)
+    header = {"alg": "EdDSA", "kid": world.list_signer.kid, "typ": "ocop-trust-list+jws"}
+    body = {
+        "keys": [], "iat": int(NOW.timestamp()), "next_update": int(NOW.timestamp()) + 3600,
+        "sequence": 1, "roots": [public_jwk(world.root.public_key)],
+        "signer_certificate": world.signer_certificate,
+    }  # fmt: skip
+    raw = ('{"deep":' + "[" * depth + "]" * depth + "," + json.dumps(body)[1:]).encode()
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = f"{part(json.dumps(header).encode())}.{part(raw)}"
+    document = f"{signing_input}.{part(world.list_signer.sign(signing_input.encode()))}"
+    try:
+        verified = _verify(world, document)
+    except KeysError as error:
+        assert depth > 1000
+        assert "not JSON" in str(error)
+    else:
+        assert verified.trust.keys == ()
+        assert verified.dropped == ()
