@@ -133,3 +133,87 @@ class InvalidReason(KeysError):
     """A revocation reason that is empty or too long: the audit trail needs a real one."""
 
     code = "invalid_reason"
+
+
+# --- signed trust statements: certificates, revocations, the signed trust list -----
+
+
+class MalformedStatement(KeysError):
+    """A signed statement (certificate, revocation, trust list) that is not well formed."""
+
+    code = "malformed_statement"
+    template_arg = 1
+
+    def __init__(self, what: str, reason: str | Renderable, /, **params: object) -> None:
+        self.what = what
+        self.reason = as_phrase(reason, params)
+        super().__init__("%(what)s: %(reason)s", what=what, reason=self.reason)
+
+
+class TrustListRefused(KeysError):
+    """A signed trust list that a verifier must not use; the subclass names why."""
+
+    code = "trust_list_refused"
+
+
+class BadListSignature(TrustListRefused):
+    """The trust list's own signature, or a certificate's, does not verify."""
+
+    code = "bad_signature"
+
+
+class UnknownRoot(TrustListRefused):
+    """The list is certified by a root the verifier has not pinned (nor reached by rotation)."""
+
+    code = "unknown_root"
+
+
+class SignerNotCertified(TrustListRefused):
+    """The key that signed the list holds no valid root certificate for signing lists."""
+
+    code = "list_signer_not_certified"
+
+
+class CertificateExpired(TrustListRefused):
+    """A certificate the list depends on is outside its validity."""
+
+    code = "certificate_expired"
+
+
+class SequenceRollback(TrustListRefused):
+    """A list older than one the verifier has already seen: a replay or a rollback."""
+
+    code = "sequence_rollback"
+
+
+class TrustListExpired(TrustListRefused):
+    """A list past its next update and past the grace period: too old to vouch for keys."""
+
+    code = "trust_list_expired"
+
+
+# --- the root and its ceremonies ---------------------------------------------------
+
+
+class RootError(KeysError):
+    """A root key ceremony that cannot be done as asked."""
+
+    code = "root_error"
+
+
+class RootExists(RootError):
+    """``ocop root init`` where a root key already is: never overwrite a root."""
+
+    code = "root_exists"
+
+
+class NoRoot(RootError):
+    """A ceremony or a signed list that needs a root, where none is configured."""
+
+    code = "no_root"
+
+
+class KeyNotCertified(RootError):
+    """An issuer key that the root has not certified, where a root is configured."""
+
+    code = "key_not_certified"

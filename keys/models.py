@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocop.trace.db import Base, UtcDateTime, created_at, enum_column, intpk, str200
@@ -50,4 +50,52 @@ class IssuerKey(Base):
         return f"IssuerKey(kid={self.kid!r}, status={self.status!s})"
 
 
-__all__ = ["IssuerKey"]
+class TrustRoot(Base):
+    """A root key of the central office: its public half only (the private half is offline).
+
+    The current root is the one not replaced; each later root carries the
+    rotation statement its predecessor signed, so verifiers pinned to an older
+    root can follow the chain.
+    """
+
+    __tablename__ = "trust_roots"
+
+    id: Mapped[intpk]
+    kid: Mapped[str] = mapped_column(String(43), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The predecessor's signed hand-over (keys/certificates.py, ROTATION_TYP); None for the first.
+    rotation: Mapped[str | None] = mapped_column(Text)
+    replaced_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_by: Mapped[str200]
+    created_at: Mapped[created_at]
+
+
+class RootStatement(Base):
+    """A certificate or a revocation the root signed, kept as the JWS it is."""
+
+    __tablename__ = "root_statements"
+
+    id: Mapped[intpk]
+    # "certificate" or "revocation"
+    kind: Mapped[str] = mapped_column(String(16))
+    root_kid: Mapped[str] = mapped_column(String(43))
+    subject_kid: Mapped[str] = mapped_column(String(43), index=True)
+    # A certificate's purpose (certificates.Purpose); None on a revocation.
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    statement: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str200]
+    created_at: Mapped[created_at]
+
+
+class SignedTrustListRow(Base):
+    """Every signed trust list issued: the sequence only grows, across processes."""
+
+    __tablename__ = "signed_trust_lists"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    next_update: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    document: Mapped[str] = mapped_column(Text)
+
+
+__all__ = ["IssuerKey", "RootStatement", "SignedTrustListRow", "TrustRoot"]

@@ -162,3 +162,44 @@ def _publish_once(path: Path, data: bytes) -> bool:
     finally:
         with contextlib.suppress(OSError):
             Path(temp).unlink()
+
+
+ROOT_PASSPHRASE_VAR = "OCOP_ROOT_PASSPHRASE"  # noqa: S105
+ROOT_PASSPHRASE_FILE_VAR = "OCOP_ROOT_PASSPHRASE_FILE"  # noqa: S105
+ROOT_KEYS_VAR = "OCOP_ROOT_KEYS"
+
+
+def root_keystore_for(instance: Path, environ: Mapping[str, str], *, production: bool) -> Keystore:
+    """The root's keystore: ``OCOP_ROOT_KEYS`` (an offline disk) or ``instance/root``.
+
+    Its passphrase is its own (``OCOP_ROOT_PASSPHRASE`` or ``..._FILE``); only a
+    laptop falls back to the issuer keys' passphrase, so the demo needs no setup.
+    """
+    directory = Path(environ.get(ROOT_KEYS_VAR, "") or Path(instance) / "root")
+    value = environ.get(ROOT_PASSPHRASE_VAR, "")
+    file = environ.get(ROOT_PASSPHRASE_FILE_VAR, "")
+    if value and file:
+        raise PassphraseUnavailable(
+            "both %(value)s and %(file)s are set; set only one",
+            value=ROOT_PASSPHRASE_VAR,
+            file=ROOT_PASSPHRASE_FILE_VAR,
+        )
+    if value:
+        passphrase = value.encode("utf-8")
+    elif file:
+        passphrase = _read_passphrase_file(Path(file), ROOT_PASSPHRASE_FILE_VAR)
+    elif production:
+        raise PassphraseUnavailable(
+            "set %(value)s (or %(file)s) to the root key's passphrase: production "
+            "never shares the issuer keys' passphrase with the root",
+            value=ROOT_PASSPHRASE_VAR,
+            file=ROOT_PASSPHRASE_FILE_VAR,
+        )
+    else:
+        passphrase = resolve_passphrase(environ, instance, production=False)
+    if production and len(passphrase) < MIN_PRODUCTION_LENGTH:
+        raise WeakPassphrase(
+            "the root key passphrase must be at least %(least)s characters in production",
+            least=MIN_PRODUCTION_LENGTH,
+        )
+    return Keystore(directory, passphrase)

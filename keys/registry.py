@@ -23,6 +23,7 @@ from .errors import (
     AmbiguousOrganisation,
     InvalidReason,
     KeyAlreadyRevoked,
+    KeyNotCertified,
     KeyNotFound,
     NoActiveKey,
     NoKeyToRotate,
@@ -31,7 +32,7 @@ from .errors import (
 )
 from .jwk import kid_prefix
 from .keystore import Keystore
-from .models import IssuerKey
+from .models import IssuerKey, RootStatement, TrustRoot
 from .signer import Signer
 from .trustlist import KeyStatus, TrustedKey, TrustList
 
@@ -149,8 +150,11 @@ def list_keys(session: Session) -> Sequence[IssuerKey]:
 
 
 def active_key(session: Session, org: Organisation) -> IssuerKey:
-    """The key ``org`` signs new batches with; raises :class:`NoActiveKey` when none."""
+    """The key ``org`` signs new batches with; raises :class:`NoActiveKey` when none,
+    and :class:`KeyNotCertified` when a root is configured and has not certified it."""
     key = _active_or_none(session, org)
+    if key is not None:
+        _require_certificate(session, key)
     if key is None:
         if _has_keys(session, org):
             raise NoActiveKey(
@@ -166,6 +170,31 @@ def active_key(session: Session, org: Organisation) -> IssuerKey:
             name=org.name,
         )
     return key
+
+
+def _require_certificate(session: Session, key: IssuerKey) -> None:
+    # Offline verifiers pinned to the root drop a key without a certificate: its
+    # stamps would verify as "unknown key" everywhere but on this server.
+    root = session.scalars(select(TrustRoot.kid).where(TrustRoot.replaced_at.is_(None))).first()
+    if root is None:
+        return
+    certified = session.scalars(
+        select(RootStatement.id)
+        .where(
+            RootStatement.kind == "certificate",
+            RootStatement.root_kid == root,
+            RootStatement.subject_kid == key.kid,
+            RootStatement.purpose == "stamp-issuer",
+        )
+        .limit(1)
+    ).first()
+    if certified is None:
+        raise KeyNotCertified(
+            "key %(kid)s is not certified by the root %(root)s yet, so it cannot sign stamps; "
+            "certify it with `ocop root certify %(kid)s`",
+            kid=key.kid,
+            root=root,
+        )
 
 
 def active_signer(session: Session, keystore: Keystore, org: Organisation) -> Signer:

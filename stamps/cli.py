@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from ocop.keys import TrustList, keystore_for
+from ocop.keys import KeysError, TrustList, keystore_for
+from ocop.keys.signedlist import Freshness, VerifiedTrustList, verify_signed_trust_list
 from ocop.keys.trustlist import TrustedKey
 from ocop.trace import cli_resources
 from ocop.trace.cli import say
@@ -249,24 +250,52 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[], None] | None]
     type=click.Path(dir_okay=False),
     help="Trust list JSON (with --offline).",
 )
+@click.option(
+    "--trust-list",
+    "signed_file",
+    type=click.Path(dir_okay=False),
+    help="Signed trust list (.jws, from /.well-known/ocop-trust.jws): offline, with --root.",
+)
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    help="Pinned root: RFC 7638 thumbprint (repeat for several).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-def verify_command(code: str, offline: bool, trust_file: str | None, as_json: bool) -> None:
+def verify_command(
+    code: str,
+    offline: bool,
+    trust_file: str | None,
+    signed_file: str | None,
+    roots: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Verify stamps: a token, a verify URL, or a photo, scan or PNG of QR codes.
 
     A picture holding several codes (a sheet of labels) gets every code checked, one
-    line each, then a summary. Exit status: 0 when every code is genuine, 1 when
-    any is not, 2 a usage error.
+    line each, then a summary. Offline against a signed trust list: --trust-list FILE
+    --root THUMBPRINT; a list past its next update is used with a warning for 7 days,
+    then refused.
+
+    Exit status: 0 when every code is genuine, 1 when any is not, 2 a usage error or a
+    refused list.
     """
     try:
         texts, picture = _code_texts(code)
-        if offline:
+        if signed_file or roots:
+            if trust_file:
+                raise UsageProblem("give --trust-list with --root, or --trust, not both")
+            verified = _signed_list(signed_file, roots)
+            results = [_verify_signed(text, verified) for text in texts]
+        elif offline:
             trust = _trust_list(trust_file)
             results = [_verify_offline(text, trust) for text in texts]
         elif trust_file:
             raise UsageProblem("--trust goes with --offline")
         else:
             results = [_verify_online(text) for text in texts]
-    except StampError as error:
+    except (StampError, KeysError) as error:
         click.echo(f"Error: {say(error)}", err=True)
         sys.exit(2)
     if picture and len(results) > 1:
@@ -322,6 +351,44 @@ def _verify_offline(text: str, trust: TrustList) -> dict[str, Any]:
     return out
 
 
+def _signed_list(signed_file: str | None, roots: tuple[str, ...]) -> VerifiedTrustList:
+    if not signed_file or not roots:
+        raise UsageProblem("--trust-list FILE needs --root THUMBPRINT (the root you pinned)")
+    try:
+        document = Path(signed_file).read_bytes()
+    except OSError as error:
+        raise UsageProblem(
+            "cannot read trust list %(path)s: %(problem)s", path=signed_file, problem=error.strerror
+        ) from None
+    return verify_signed_trust_list(document, roots, utcnow())
+
+
+def _verify_signed(text: str, verified: VerifiedTrustList) -> dict[str, Any]:
+    result = verify_offline(text, verified)
+    out: dict[str, Any] = {
+        "status": result.status,
+        "reasons": list(result.reasons),
+        "offline": True,
+        "note": "An offline check proves the signature only: it cannot tell a copy "
+        "from the original, nor whether the batch was recalled.",
+        "trust_list": {
+            "sequence": verified.sequence,
+            "freshness": verified.freshness.value,
+            "next_update": verified.next_update.isoformat(),
+            "usable_until": verified.usable_until.isoformat(),
+            "dropped": [{"kid": d.kid, "reason": d.reason} for d in verified.dropped],
+        },
+    }
+    if verified.freshness is Freshness.STALE:
+        out["warning"] = (
+            f"The trust list was due for renewal on {verified.next_update:%Y-%m-%d %H:%M} UTC: "
+            f"a recent revocation may be missing. It is refused after "
+            f"{verified.usable_until:%Y-%m-%d %H:%M} UTC."
+        )
+    _add_token(out, result.token, result.key)
+    return out
+
+
 def _verify_online(text: str) -> dict[str, Any]:
     with _database().transaction() as session:
         verdict = Verifier(session, rule=_settings().copy_rule).verify(text, now=utcnow())
@@ -355,6 +422,8 @@ def _print_verdict(result: dict[str, Any], as_json: bool) -> None:
             click.echo(f"  {name}: {result[name]}")
     if result["reasons"]:
         click.echo("  reasons: " + ", ".join(str(r) for r in result["reasons"]))
+    if result.get("warning"):
+        click.echo(f"  warning: {result['warning']}")
     if result.get("note"):
         click.echo(f"  note: {result['note']}")
 

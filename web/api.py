@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,13 +11,16 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ocop.keys import trust_list, trust_list_changed_at
+from ocop.keys.errors import KeyNotFound, KeysError, NoRoot
+from ocop.keys.keystore import Keystore
+from ocop.keys.publishing import signed_trust_list
 from ocop.trace.db import utcnow, vietnam_today
 from ocop.workflows.api_tokens import authenticate
 from ocop.workflows.errors import TokenRefused
 
 from .config import Settings
 from .database import request_session, write_transaction
-from .errors import problem
+from .errors import domain_problem, problem
 from .pages import details_loader, verdict_body
 from .presenters import verdict_json
 from .readiness import secrets_ready
@@ -23,6 +28,7 @@ from .scanning import set_device_cookie
 from .verifying import verifier, verify_and_count
 
 bp = Blueprint("api", __name__)
+log = logging.getLogger(__name__)
 
 MAX_BULK = 1000
 MAX_CODE_LENGTH = 2048
@@ -179,6 +185,44 @@ def trust() -> Response:
     response = Response(trust_list(session).to_json(), mimetype="application/jwk-set+json")
     response.headers["Cache-Control"] = "public, max-age=300"
     response.last_modified = trust_list_changed_at(session)
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+_RENEWING = threading.Lock()
+
+
+def _list_keystore() -> Keystore:
+    """The keystore the list signer is loaded from, kept per instance folder so that
+    its key is decrypted once per process, not once per renewal."""
+    settings = _settings()
+    kept: dict[str, Keystore] = current_app.extensions.setdefault("ocop.list_keystores", {})
+    folder = str(settings.instance)
+    if folder not in kept:
+        kept[folder] = settings.keystore()
+    return kept[folder]
+
+
+@bp.get("/.well-known/ocop-trust.jws")
+def signed_trust() -> Response:
+    """The trust list signed under the root (docs/trust-list.md): mirror it anywhere."""
+    try:
+        # One renewal at a time in this process: unlocking the list signer runs scrypt
+        # (128 MiB, about 0.4 s), and every thread asking at once would run its own.
+        with _RENEWING, write_transaction() as session:
+            row = signed_trust_list(session, _list_keystore())
+            document, issued_at = row.document, row.issued_at
+    except (NoRoot, KeyNotFound) as error:
+        return domain_problem(404, error)
+    except KeysError as error:
+        # The list signer's key file or passphrase: the operator's to fix, and the
+        # detail may name the instance's files, so it goes to the log only.
+        log.error("cannot sign the trust list: %s", error)
+        return problem(503, "Service unavailable", "The signed trust list cannot be issued now.")
+    response = Response(document, mimetype="application/jose")
+    # A mirror or a phone may keep it a while: it is signed and says when it is due.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.last_modified = issued_at
     response.add_etag()
     return response.make_conditional(request)
 

@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ocop.keys.cli import keys_cli
+from ocop.keys.root_cli import root_cli
 from ocop.stamps.cli import stamps_cli
 from ocop.trace.cli import SAY, trace_cli
 from ocop.trace.cli_resources import RESOURCES_KEY
@@ -67,5 +68,5 @@ def _resources(ctx: click.Context) -> SimpleNamespace:
     return found
 
 
-for _command in (trace_cli, keys_cli, stamps_cli, users_cli, *commands):
+for _command in (trace_cli, keys_cli, root_cli, stamps_cli, users_cli, *commands):
     main.add_command(_command)

@@ -14,6 +14,7 @@ from werkzeug.serving import run_simple
 
 from ocop.keys.bootstrap import ensure_first_authority
 from ocop.keys.keystore import Keystore
+from ocop.keys.root import certify_all, current_root, init_root, new_list_signer
 from ocop.stamps import PinSecret, StampBatch, StampToken, generate_stamps
 from ocop.stamps.issuance import batches_of_lot
 from ocop.stamps.models import BatchStatus
@@ -103,6 +104,8 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
         click.echo(line)
     for line in _demo_accounts():
         click.echo(line)
+    for line in _demo_root(settings):
+        click.echo(line)
     keystore, pin_secret = settings.keystore(), PinSecret(settings.resolved_pin_secret())
     batch, pdf = _demo_batch(settings, keystore, pin_secret)
     _show_where(settings, keystore, pin_secret, batch, pdf)
@@ -181,6 +184,23 @@ def _demo_accounts() -> list[str]:
     return lines
 
 
+def _demo_root(settings: Settings) -> list[str]:
+    """A demo root that certifies the demo's keys, so the signed trust list works at once.
+
+    A real root is made on an offline machine (docs/trust-list.md); the demo keeps
+    it in the instance folder under the development passphrase.
+    """
+    with _database().transaction() as session:
+        root = current_root(session)
+        lines = []
+        if root is None:
+            root = init_root(session, settings.root_keystore(), actor="demo")
+            new_list_signer(session, settings.keystore(), settings.root_keystore(), actor="demo")
+            lines.append(f"Demo root key {root.kid} (pin this thumbprint in verifiers)")
+        certify_all(session, settings.root_keystore(), actor="demo")
+        return lines
+
+
 def _demo_batch(
     settings: Settings, keystore: Keystore, pin_secret: PinSecret
 ) -> tuple[StampBatch, Path]:
@@ -225,6 +245,9 @@ def _show_where(
     forged = _tampered(stamps[0].token)
     click.echo(f"A forged stamp, for comparison:  {settings.base_url}/V/{forged}")
     click.echo(f"Trust list: {settings.base_url}/.well-known/ocop-trust.json")
+    click.echo(f"Signed trust list: {settings.base_url}/.well-known/ocop-trust.jws")
+    click.echo(f"Offline verifier (works without network once opened): "
+               f"{settings.base_url}/kiem-tra")
 
 
 def _tampered(token: StampToken) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -60,6 +61,9 @@ class Settings:
     queue_namespace: str = "ocop"
     job_chunk: int = 20_000
     job_lease: int = 60  # seconds
+    # Root thumbprints the offline page pins (OCOP_TRUST_ROOT, comma-separated);
+    # empty: the current root recorded by `ocop root init`.
+    trust_roots: tuple[str, ...] = ()
     secret_key: str = field(default="", repr=False)
     pin_secret: str = field(default="", repr=False)
 
@@ -90,6 +94,7 @@ class Settings:
             queue_namespace=env.get("OCOP_QUEUE_NAMESPACE", "").strip() or "ocop",
             job_chunk=_whole(env, "OCOP_JOB_CHUNK", 20_000, minimum=1),
             job_lease=_whole(env, "OCOP_JOB_LEASE", 60, minimum=2),
+            trust_roots=_thumbprints(env.get("OCOP_TRUST_ROOT", "")),
             secret_key=env.get("OCOP_SECRET_KEY", ""),
             pin_secret=env.get("OCOP_PIN_SECRET", ""),
         )
@@ -125,6 +130,12 @@ class Settings:
         from ocop.keys import keystore_for
 
         return keystore_for(self.instance, os.environ, production=self.production)
+
+    def root_keystore(self) -> Keystore:
+        """The root key's keystore (OCOP_ROOT_KEYS, OCOP_ROOT_PASSPHRASE): ceremonies only."""
+        from ocop.keys.passphrase import root_keystore_for
+
+        return root_keystore_for(self.instance, os.environ, production=self.production)
 
     def unready_secrets(self) -> str | None:
         """Why a secret the service needs while serving is missing, or None when none is.
@@ -183,6 +194,18 @@ def _base_url(value: str) -> str:
             base=base,
         )
     return base
+
+
+def _thumbprints(value: str) -> tuple[str, ...]:
+    found = tuple(part.strip() for part in value.split(",") if part.strip())
+    for part in found:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}", part):
+            raise ConfigError(
+                "OCOP_TRUST_ROOT must be root thumbprints (43 characters each, "
+                "comma-separated), not %(value)r",
+                value=part,
+            )
+    return found
 
 
 def _queue_url(value: str) -> str | None:

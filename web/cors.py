@@ -13,7 +13,7 @@ from flask_cors import CORS
 # Anchored: flask-cors matches these with re.match against the path.
 PUBLIC_READ_PATHS = {
     r"^/api/v1/verify(/.*)?$": {"methods": ["GET", "POST"]},
-    r"^/\.well-known/ocop-trust\.json$": {"methods": ["GET"]},
+    r"^/\.well-known/ocop-trust\.(json|jws)$": {"methods": ["GET"]},
     r"^/\.well-known/gs1resolver$": {"methods": ["GET"]},
     r"^/01/.*$": {"methods": ["GET"]},
 }

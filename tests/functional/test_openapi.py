@@ -28,7 +28,8 @@ world = console.world
 ROOT = Path(__file__).resolve().parents[2]
 # Every route the document must describe: the public JSON API and the token API.
 API_ENDPOINTS = {
-    "api.verify_one", "api.verify_bulk", "api.trust", "api.healthz", "api.readyz",
+    "api.verify_one", "api.verify_bulk", "api.trust", "api.signed_trust", "api.healthz",
+    "api.readyz",
     "receiving_api.receive", "openapi.openapi",
 }  # fmt: skip
 
@@ -149,6 +150,8 @@ def test_trust_list_and_health_match_the_document(
     client: FlaskClient, app: Flask, world: World
 ) -> None:
     conforms(client.get("/.well-known/ocop-trust.json"), "/.well-known/ocop-trust.json")
+    # This world has no root: the signed list is a 404 problem, as documented.
+    conforms(client.get("/.well-known/ocop-trust.jws"), "/.well-known/ocop-trust.jws")
     conforms(client.get("/healthz"), "/healthz")
     conforms(client.get("/readyz"), "/readyz")
     conforms(client.get(PATH), PATH)
