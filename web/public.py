@@ -264,5 +264,6 @@ def _template_helpers() -> dict[str, Any]:
     from flask_babel import get_locale
 
     from . import texts
+    from .journey_map import journey_map
 
-    return {"lang": str(get_locale() or "vi"), "texts": texts}
+    return {"lang": str(get_locale() or "vi"), "texts": texts, "journey_map": journey_map}
