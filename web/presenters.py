@@ -28,9 +28,11 @@ from ocop.trace.models import (
     Lot,
     Organisation,
     Product,
+    ProductPhoto,
     Trademark,
 )
 from ocop.trace.queries import certificates_of, certificates_of_places
+from ocop.workflows.photos import photo_file
 
 
 def _date(value: dt.date | None) -> str | None:
@@ -193,10 +195,23 @@ def product_json(product: Product) -> dict[str, Any]:
         "gtin": product.gtin,
         "description": product.description,
         "image": product.image,
+        "photos": [photo_json(p) for p in product.photos],
         "sector": product.sector,
         "group": product.group,
         "product_set": product.product_set,
         "taxonomy_basis": product.taxonomy_basis,
+    }
+
+
+def photo_json(photo: ProductPhoto) -> dict[str, Any]:
+    """A photo's two variants (file names under /photos/) and their sizes, for srcset."""
+    return {
+        "id": photo.id,
+        "small": photo_file(photo.digest, "small"),
+        "small_width": photo.small_width,
+        "large": photo_file(photo.digest, "large"),
+        "large_width": photo.large_width,
+        "large_height": photo.large_height,
     }
 
 

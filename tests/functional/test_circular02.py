@@ -47,7 +47,8 @@ def test_every_circular_02_field_is_on_the_sample_page(page):
     html, d = page["html"], page["json"]
     product = re.search(r'<section class="card product">(.*?)</section>', html, re.S).group(1)
     # 1. product name, 2. product image
-    assert d["product"]["name"] in product and '<img src="/media/' in product
+    # (the demo's product shows its producer's photo, in two sizes)
+    assert d["product"]["name"] in product and 'class="photo-lead" src="/photos/' in product
     # 3. producer's name, 4. its address
     producer = _section(html, "Nhà sản xuất")
     assert d["producer"]["name"] in producer and d["producer"]["address"]["province"] in producer
