@@ -35,6 +35,12 @@ def _weigh(client, url: str) -> tuple[int, int, int, int, list[str]]:
         if "//" in link:
             sys.exit(f"{url}: links {link} from elsewhere")
     css = b"".join(client.get(s).get_data() for s in sheets)
+    variants = sorted(set(re.findall(r'srcset="([^"]+)"', text)))
+    for srcset in variants:
+        for candidate in srcset.split(","):
+            url, width = candidate.split()
+            size = len(client.get(url).get_data())
+            print(f"  photo variant {width}: {size:,} B (lazy, not counted)")
     return len(html), len(gzip.compress(html)), len(css), len(gzip.compress(css)), images
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ocop.trace.models import Product, ProductPhoto
@@ -191,11 +192,7 @@ def add_photo(
     already is not added twice.
     """
     digest = hashlib.sha256(data).hexdigest()
-    existing = session.scalars(
-        select(ProductPhoto).where(
-            ProductPhoto.product_id == product.id, ProductPhoto.digest == digest
-        )
-    ).one_or_none()
+    existing = _photo_of(session, product, digest)
     if existing is not None:
         return existing, False
     count = session.scalar(
@@ -217,9 +214,24 @@ def add_photo(
         large_width=prepared.large.width,
         large_height=prepared.large.height,
     )
-    session.add(photo)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(photo)
+    except IntegrityError:
+        # The same photo sent twice at once (a double click): the first one is kept.
+        existing = _photo_of(session, product, digest)
+        if existing is None:
+            raise
+        return existing, False
     return photo, True
+
+
+def _photo_of(session: Session, product: Product, digest: str) -> ProductPhoto | None:
+    return session.scalars(
+        select(ProductPhoto).where(
+            ProductPhoto.product_id == product.id, ProductPhoto.digest == digest
+        )
+    ).one_or_none()
 
 
 def remove_photo(session: Session, product: Product, photo_id: int) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,19 @@ def test_only_the_owner_or_its_council_may_upload_or_delete(
                              data={"csrf_token": token})
     assert deleted.status_code == 302
     assert _rows(app) == 0 and _files(app) == []
+
+
+def test_eight_uploads_of_one_photo_at_once_keep_one(app: Flask, world) -> None:
+    clients = [sign_in(app.test_client(), world, "producer") for _ in range(8)]
+    tokens = [csrf(c, f"/console/products/{MINE}") for c in clients]
+    data = picture(colour=(10, 200, 10))
+    barrier = threading.Barrier(len(clients))
+
+    def send(n: int) -> int:
+        barrier.wait()
+        return _upload(clients[n], MINE, data, token=tokens[n]).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = list(pool.map(send, range(len(clients))))
+    assert statuses == [302] * len(clients)
+    assert _rows(app) == 1 and len(_files(app)) == 2
