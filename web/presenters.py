@@ -307,7 +307,8 @@ def stamp_details(
         if batch.recall_notice is not None and batch.recalled_at is not None
         else None
     )
-    details["issuer"] = issuer_json(session, batch.kid)
+    # Not "issuer": the verdict's summary has that key (the key's id and name).
+    details["signed_by"] = issuer_json(session, batch.kid)
     details["batch"] = {
         "number": batch.id,
         "issued_at": batch.issued_at.isoformat() if batch.issued_at else None,
