@@ -268,6 +268,9 @@ class Product(Base):
     trademarks: Mapped[list[Trademark]] = relationship(
         back_populates="product", order_by="Trademark.id"
     )
+    photos: Mapped[list[ProductPhoto]] = relationship(
+        back_populates="product", order_by="ProductPhoto.id"
+    )
 
     @validates("name", "short_name")
     def _refold(self, key: str, value: str | None) -> str | None:
@@ -332,6 +335,29 @@ class Trademark(Base):
     created_at: Mapped[created_at]
 
     product: Mapped[Product] = relationship(back_populates="trademarks")
+
+
+class ProductPhoto(Base):
+    """A photo of a product as its producer uploaded it, kept as resized variants.
+
+    The files (ocop.workflows.photos) are named by ``digest``, the SHA-256 of
+    the upload, so an unchanged photo keeps its address and may be cached for
+    good; the row says which product shows it and how large each variant is.
+    """
+
+    __tablename__ = "product_photos"
+    __table_args__ = (UniqueConstraint("product_id", "digest"),)
+
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    small_width: Mapped[int]
+    small_height: Mapped[int]
+    large_width: Mapped[int]
+    large_height: Mapped[int]
+    created_at: Mapped[created_at]
+
+    product: Mapped[Product] = relationship(back_populates="photos")
 
 
 class Certification(Base):
@@ -516,6 +542,7 @@ __all__ = [
     "OrgKind",
     "Organisation",
     "Product",
+    "ProductPhoto",
     "Recall",
     "Scheme",
     "StandardKind",

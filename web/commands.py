@@ -22,15 +22,17 @@ from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
 from ocop.stamps.token import base32
 from ocop.trace import list_lots, load_sample
 from ocop.trace.db import Database, vietnam_today
-from ocop.trace.queries import find_lot, find_organisation
+from ocop.trace.queries import find_lot, find_organisation, find_product
 from ocop.workflows.accounts import create_user, find_user
 from ocop.workflows.models import Role
 from ocop.workflows.queue import TaskQueue
 
 from .config import DEFAULT_BASE_URL, Settings, served_base_url
 from .console.cli import ensure_first_account
+from .demo_photo import add_sample_photo
 
 DEMO_STAMPS = 12
+DEMO_PHOTO_OF = "BANH-CAY-LANG-NGUYEN"
 DEFAULT_ADMIN = "admin@ocop.local"
 # The sample's cooperative and distributor get a console account each in the demo.
 DEMO_ACCOUNTS = (
@@ -98,6 +100,9 @@ def demo_command(no_serve: bool, host: str, port: int) -> None:
     # The sample first: its provincial council then becomes the signing authority.
     with _database().transaction() as session:
         summary = load_sample(session)
+        # The sample's first product gets a photo, as a cooperative would upload it.
+        if add_sample_photo(session, find_product(session, DEMO_PHOTO_OF), settings.photos):
+            click.echo(f"Sample photo of {DEMO_PHOTO_OF} in {settings.photos}")
     click.echo(f"Sample records loaded (sample data): {summary}")
     _, lines = prepare_instance()
     for line in lines:

@@ -66,6 +66,9 @@ class Settings:
     trust_roots: tuple[str, ...] = ()
     secret_key: str = field(default="", repr=False)
     pin_secret: str = field(default="", repr=False)
+    # Product photos' files (ocop.workflows.photos); None: "photos" in the instance
+    # folder. Every web process must see the same folder (a shared volume).
+    photos_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,7 +100,13 @@ class Settings:
             trust_roots=_thumbprints(env.get("OCOP_TRUST_ROOT", "")),
             secret_key=env.get("OCOP_SECRET_KEY", ""),
             pin_secret=env.get("OCOP_PIN_SECRET", ""),
+            photos_dir=_folder(env.get("OCOP_PHOTOS_DIR", "")),
         )
+
+    @property
+    def photos(self) -> Path:
+        """Where product photos' files are kept."""
+        return self.photos_dir or self.instance / "photos"
 
     @property
     def copy_rule(self) -> CopyRule:
@@ -107,8 +116,9 @@ class Settings:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
-        if "instance" in known:
-            known["instance"] = Path(known["instance"])
+        for name in ("instance", "photos_dir"):
+            if known.get(name) is not None:
+                known[name] = Path(known[name])
         return replace(self, **known)
 
     def resolved_secret_key(self) -> str:
@@ -289,3 +299,7 @@ def _dev_secret(path: Path, variable: str) -> str:
     finally:
         draft.unlink()
     return path.read_text().strip()
+
+
+def _folder(value: str) -> Path | None:
+    return Path(value.strip()).resolve() if value.strip() else None

@@ -12,9 +12,12 @@ import datetime as dt
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ocop.keys.models import IssuerKey
 from ocop.stamps import Verdict
+from ocop.trace.epcis import context_of
 from ocop.trace.genealogy import journey
 from ocop.trace.models import (
     Address,
@@ -25,9 +28,11 @@ from ocop.trace.models import (
     Lot,
     Organisation,
     Product,
+    ProductPhoto,
     Trademark,
 )
 from ocop.trace.queries import certificates_of, certificates_of_places
+from ocop.workflows.photos import photo_file
 
 
 def _date(value: dt.date | None) -> str | None:
@@ -75,10 +80,11 @@ def certificate_json(cert: Certification, today: dt.date) -> dict[str, Any]:
     }
 
 
-def event_json(event: Event) -> dict[str, Any]:
+def event_json(event: Event, other: Event | None = None) -> dict[str, Any]:
+    """One step of the journey; ``other`` is the far end of a shipment or a receipt."""
     local = event.event_time.astimezone(_zone(event.time_zone))
     place = event.facility
-    return {
+    out = {
         "time": local.isoformat(),
         "biz_step": event.biz_step,
         "type": event.type.value,
@@ -93,11 +99,22 @@ def event_json(event: Event) -> dict[str, Any]:
                 "role": link.role.value,
                 "item": link.lot.description,
                 "gtin": link.lot.product.gtin if link.lot.product else None,
+                "quantity": float(link.quantity) if link.quantity is not None else None,
+                "unit": link.unit,
             }
             for link in event.lots
         ],
         "corrects": event.corrects.event_id if event.corrects else None,
     }
+    # To whom a shipment went, from whom a receipt came: the matching event of
+    # the other organisation (trace.epcis pairs them as the EPCIS export does).
+    if other is not None and event.biz_step in ("shipping", "receiving"):
+        far = {
+            "name": other.organisation.name,
+            "place": other.facility.name if other.facility else None,
+        }
+        out["to" if event.biz_step == "shipping" else "from"] = far
+    return out
 
 
 def place_code(facility: Facility) -> str:
@@ -176,11 +193,25 @@ def product_json(product: Product) -> dict[str, Any]:
         "code": product.code,
         "name": product.name,
         "gtin": product.gtin,
+        "description": product.description,
         "image": product.image,
+        "photos": [photo_json(p) for p in product.photos],
         "sector": product.sector,
         "group": product.group,
         "product_set": product.product_set,
         "taxonomy_basis": product.taxonomy_basis,
+    }
+
+
+def photo_json(photo: ProductPhoto) -> dict[str, Any]:
+    """A photo's two variants (file names under /photos/) and their sizes, for srcset."""
+    return {
+        "id": photo.id,
+        "small": photo_file(photo.digest, "small"),
+        "small_width": photo.small_width,
+        "large": photo_file(photo.digest, "large"),
+        "large_width": photo.large_width,
+        "large_height": photo.large_height,
     }
 
 
@@ -207,14 +238,46 @@ def lot_details(session: Session, lot_id: int, today: dt.date) -> dict[str, Any]
     product = lot.product
     assert product is not None
     events = journey(session, lot)
+    ends = context_of(events).counterpart
     return {
         "product": product_json(product),
         "producer": organisation_json(product.producer),
         "lot": lot_json(lot),
         "certificates": [certificate_json(c, today) for c in certificates_of(session, product)],
-        "journey": [event_json(e) for e in events],
+        "journey": [event_json(e, ends.get(e.id)) for e in events],
+        "places": [place_json(p) for p in _journey_places(lot, events)],
         **_compliance(session, product, _places(lot, events), today),
     }
+
+
+def _journey_places(lot: Lot, events: list[Event]) -> list[Facility]:
+    """The journey's places in the order the goods reached them (for the map)."""
+    places: dict[int, Facility] = {}
+    for place in [*(e.facility for e in events), lot.facility]:
+        if place is not None:
+            places.setdefault(place.id, place)
+    return list(places.values())
+
+
+def place_json(facility: Facility) -> dict[str, Any]:
+    address = facility.organisation.current_address
+    return {
+        "name": facility.name,
+        "kind": facility.kind.value,
+        "latitude": facility.latitude,
+        "longitude": facility.longitude,
+        "province": address.province if address else None,
+    }
+
+
+def issuer_json(session: Session, kid: str) -> dict[str, Any] | None:
+    """The council whose key signed a batch: who vouches for the stamp."""
+    org = session.scalars(
+        select(Organisation)
+        .join(IssuerKey, IssuerKey.organisation_id == Organisation.id)
+        .where(IssuerKey.kid == kid)
+    ).one_or_none()
+    return organisation_json(org) if org is not None else None
 
 
 def stamp_details(
@@ -244,6 +307,8 @@ def stamp_details(
         if batch.recall_notice is not None and batch.recalled_at is not None
         else None
     )
+    # Not "issuer": the verdict's summary has that key (the key's id and name).
+    details["signed_by"] = issuer_json(session, batch.kid)
     details["batch"] = {
         "number": batch.id,
         "issued_at": batch.issued_at.isoformat() if batch.issued_at else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -259,10 +260,25 @@ def media(name: str) -> Response:
     )
 
 
+_PHOTO_NAME = re.compile(r"^[0-9a-f]{64}-[0-9]{2,4}\.webp$")
+YEAR = 365 * 86400
+
+
+@bp.get("/photos/<name>")
+def photo(name: str) -> Response:
+    """A product photo's variant: named by its content's hash, so cached for good."""
+    if not _PHOTO_NAME.match(name):
+        abort(404)
+    response = send_from_directory(_settings().photos, name, max_age=YEAR)
+    response.cache_control.immutable = True
+    return response
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     from flask_babel import get_locale
 
     from . import texts
+    from .journey_map import journey_map
 
-    return {"lang": str(get_locale() or "vi"), "texts": texts}
+    return {"lang": str(get_locale() or "vi"), "texts": texts, "journey_map": journey_map}

@@ -32,6 +32,7 @@ from .cache import TtlCache
 from .config import Settings
 from .extensions import babel
 from .languages import select_locale
+from .quantities import number, quantity
 from .ratelimit import storage_uri
 
 # How every page writes a day and a moment: Vietnamese order, 24-hour clock.
@@ -103,18 +104,25 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["quantity"] = quantity
+    app.jinja_env.filters["number"] = number
 
 
-def when(value: dt.datetime | dt.date | None, precision: str = "minute") -> str:
+def when(value: dt.datetime | dt.date | str | None, precision: str = "minute") -> str:
     """The ``when`` filter: a date, or a moment in Vietnam time, as every page writes it.
 
     ``precision`` is "minute" (the default), "day" for the date of a moment, or
     "second" where the order within a minute matters (the audit log, a stamp's
     scans). A moment without a time zone is a wall-clock time already (an event's
-    own local time) and is written as it is. None writes nothing.
+    own local time) and is written as it is. ISO 8601 text (what the verify
+    page's kept details hold) is read first; a moment written with its offset is
+    the wall clock of the place it was recorded in, and is written as it is.
+    None or "" writes nothing.
     """
-    if value is None:
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = _from_iso(value)
     if not isinstance(value, dt.datetime):
         return value.strftime(DATE)
     if value.tzinfo is not None:
@@ -126,6 +134,12 @@ def when(value: dt.datetime | dt.date | None, precision: str = "minute") -> str:
     if precision != "minute":
         raise ValueError(f"precision is day, minute or second, not {precision!r}")
     return value.strftime(DATE_TIME)
+
+
+def _from_iso(text: str) -> dt.datetime | dt.date:
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    return dt.datetime.fromisoformat(text).replace(tzinfo=None)
 
 
 # Tighter than the default: these forms write, a PIN must not be guessable, and

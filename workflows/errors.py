@@ -175,3 +175,47 @@ class ConfirmationStale(WorkflowError):
     """The facts confirmed (batches, stamps, status) are no longer what the action changes."""
 
     code = "confirmation_stale"
+
+# --- product photos ---
+
+
+class PhotoRefused(WorkflowError):
+    """An uploaded product photo that is not kept; nothing of it is stored."""
+
+    code = "photo_refused"
+
+
+class PhotoEmpty(PhotoRefused):
+    code = "photo_empty"
+
+
+class PhotoTooBig(PhotoRefused):
+    """More bytes than a product photo may have."""
+
+    code = "photo_too_big"
+
+
+class PhotoNotAnImage(PhotoRefused):
+    """Not a JPEG, PNG or WebP by its own first bytes (an SVG, a document, a program)."""
+
+    code = "photo_not_an_image"
+
+
+class PhotoTooManyPixels(PhotoRefused):
+    """A picture whose header claims more pixels than we decode (a decompression bomb)."""
+
+    code = "photo_too_many_pixels"
+
+
+class PhotoDamaged(PhotoRefused):
+    """A picture that starts right but cannot be decoded to the end (truncated, corrupt)."""
+
+    code = "photo_damaged"
+
+
+class TooManyPhotos(PhotoRefused):
+    code = "too_many_photos"
+
+
+class PhotoNotFound(PhotoRefused):
+    code = "photo_not_found"

@@ -194,9 +194,10 @@ def _producer(who: Actor, form: NewProductForm) -> Organisation:
 
 def _detail(
     found: Product, form: ProductForm, *, trademark_form: Form | None = None,
-    standard_form: Form | None = None,
+    standard_form: Form | None = None, photo_form: Form | None = None,
 ) -> str:
     from .marks import StandardForm, TrademarkForm
+    from .photos import PhotoForm
 
     session = request_session()
     today = vietnam_today()
@@ -206,6 +207,7 @@ def _detail(
         form=form,
         trademark_form=trademark_form or TrademarkForm(formdata=None),
         standard_form=standard_form or StandardForm(formdata=None),
+        photo_form=photo_form or PhotoForm(formdata=None),
         ocop=valid_ocop_certificate(session, found, today),
         certs=certificates_of(session, found),
         today=today,

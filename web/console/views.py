@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     lots,
     marks,
     organisations,
+    photos,
     products,
     receiving,
     signin,

@@ -109,3 +109,12 @@ def test_scan_path_settings_and_their_defaults():
 def test_bad_scan_path_settings_are_refused_with_a_reason(name, value, reason):
     with pytest.raises(ConfigError, match=reason):
         Settings.from_env({name: value})
+
+
+def test_product_photos_live_in_the_instance_unless_told_otherwise(tmp_path):
+    settings = Settings.from_env({"OCOP_INSTANCE": str(tmp_path)})
+    assert settings.photos == tmp_path.resolve() / "photos"
+    shared = tmp_path / "shared volume"
+    told = Settings.from_env({"OCOP_INSTANCE": str(tmp_path), "OCOP_PHOTOS_DIR": f" {shared} "})
+    assert told.photos == shared.resolve()
+    assert settings.with_overrides({"photos_dir": str(shared)}).photos == shared

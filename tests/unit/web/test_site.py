@@ -38,3 +38,13 @@ def test_the_filter_is_registered_by_the_factory(tmp_path) -> None:
     template = app.jinja_env.from_string('{{ t|when }} · {{ t|when("day") }}')
     assert template.render(t=UTC_EVENING) == "30/11/2026 03:05 · 30/11/2026"
     app.extensions["ocop.db"].dispose()
+
+
+def test_iso_text_from_the_kept_details_is_written_the_same_way() -> None:
+    assert when("2026-11-20") == "20/11/2026"
+    # An event's time keeps the wall clock of where it was recorded.
+    assert when("2026-11-20T06:15:00+07:00") == "20/11/2026 06:15"
+    assert when("2026-11-20T06:15:00+07:00", "day") == "20/11/2026"
+    assert when("") == ""
+    with pytest.raises(ValueError):
+        when("20/11/2026")

@@ -53,11 +53,13 @@ def _messages(catalog: Catalog) -> list[Message]:
 
 
 def _ids(message: Message) -> tuple[str, ...]:
-    return message.id if isinstance(message.id, tuple) else (message.id,)
+    return tuple(message.id) if isinstance(message.id, (tuple, list)) else (message.id,)
 
 
 def _strings(message: Message) -> tuple[str, ...]:
-    return message.string if isinstance(message.string, tuple) else (message.string,)
+    if isinstance(message.string, (tuple, list)):
+        return tuple(message.string)
+    return (message.string,)
 
 
 def _label(message: Message) -> str:
@@ -103,8 +105,9 @@ def test_committed_mo_matches_po(catalog: Catalog) -> None:
     assert MO.is_file(), "messages.mo is missing: run scripts/translations"
     with MO.open("rb") as f:
         compiled = read_mo(f)
-    in_mo = {m.id: m.string for m in compiled if m.id}
-    in_po = {m.id: m.string for m in _messages(catalog) if not m.fuzzy}
+    # Plural entries: read_po gives tuples, read_mo lists.
+    in_mo = {_ids(m)[0]: tuple(_strings(m)) for m in compiled if m.id}
+    in_po = {_ids(m)[0]: tuple(_strings(m)) for m in _messages(catalog) if not m.fuzzy}
     stale = sorted(str(k) for k in in_po.keys() | in_mo.keys() if in_po.get(k) != in_mo.get(k))
     assert not stale, (
         "messages.mo is out of date with messages.po (run `pybabel compile -d "
