@@ -186,6 +186,8 @@ def test_another_councils_officer_cannot_recall_approve_or_revoke(
 ) -> None:
     recall = post(as_other_council, f"/console/lots/{LOT}/recall", {"notice": "Thu hồi giả"})
     assert recall.status_code == 403
+    # Nor open its confirmation page: it would tell what the recall changes.
+    assert as_other_council.get(f"/console/lots/{LOT}/recall").status_code == 403
     with app.extensions["ocop.db"].transaction() as session:
         lot = session.scalars(select(Lot).where(Lot.code == LOT)).one()
         assert session.scalar(select(func.count()).where(Recall.lot_id == lot.id)) == 0
