@@ -133,3 +133,9 @@ class InvalidReason(KeysError):
     """A revocation reason that is empty or too long: the audit trail needs a real one."""
 
     code = "invalid_reason"
+
+
+class LogProblem(KeysError):
+    """A transparency log question that has no answer, or a proof, head or leaf that fails."""
+
+    code = "log_problem"

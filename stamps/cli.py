@@ -59,6 +59,11 @@ def _actor() -> str:
     help="Output file: .pdf label sheets, .csv for a print house, .zip of images.",
 )
 @click.option("--pin", is_flag=True, help="Add a scratch-off PIN to each stamp.")
+@click.option(
+    "--inert",
+    is_flag=True,
+    help="Leave the stamps inert until activated (`ocop stamps activate BATCH FROM TO`).",
+)
 @click.option("--svg", is_flag=True, help="With .zip: SVG images instead of PNG.")
 @click.option("--org", "org_id", type=int, help="Signing authority (when there are several).")
 @click.option("--columns", type=int, help="PDF: labels across the page.")
@@ -71,6 +76,7 @@ def issue_command(
     raw_count: str,
     out: str,
     pin: bool,
+    inert: bool,
     svg: bool,
     org_id: int | None,
     columns: int | None,
@@ -90,6 +96,7 @@ def issue_command(
         org_id=org_id,
         layout=_layout(kind, columns, label_width, label_height, margin),
         svg=svg,
+        activate=not inert,
     )
     keystore = keystore_for(settings.instance, os.environ, production=settings.production)
     with _progress(job.count, quiet=as_json) as advance:

@@ -14,6 +14,7 @@ from werkzeug.serving import run_simple
 
 from ocop.keys.bootstrap import ensure_first_authority
 from ocop.keys.keystore import Keystore
+from ocop.keys.loghead import ensure_log_key
 from ocop.stamps import PinSecret, StampBatch, StampToken, generate_stamps
 from ocop.stamps.issuance import batches_of_lot
 from ocop.stamps.models import BatchStatus
@@ -57,6 +58,8 @@ def prepare_instance(admin_email: str = DEFAULT_ADMIN) -> tuple[Settings, list[s
         org, key, created = ensure_first_authority(session, settings.keystore())
         said = "created" if created else "has"
         lines = [f"Authority {org.name} (id {org.id}) {said} issuer key {key.kid}"]
+        log_key = ensure_log_key(settings.keystore(), settings.instance, settings.log_key)
+        lines.append(f"Transparency log key {log_key.kid}")
         secret = ensure_first_account(session, org, admin_email)
         if secret is not None:
             lines.append(

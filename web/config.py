@@ -62,6 +62,9 @@ class Settings:
     job_lease: int = 60  # seconds
     secret_key: str = field(default="", repr=False)
     pin_secret: str = field(default="", repr=False)
+    # The kid of the transparency log's key in the instance's log-key/ folder;
+    # empty: the one key there (made by `ocop init` or `ocop demo`, keys/loghead.py).
+    log_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +95,7 @@ class Settings:
             job_lease=_whole(env, "OCOP_JOB_LEASE", 60, minimum=2),
             secret_key=env.get("OCOP_SECRET_KEY", ""),
             pin_secret=env.get("OCOP_PIN_SECRET", ""),
+            log_key=env.get("OCOP_LOG_KEY", "").strip(),
         )
 
     @property

@@ -158,6 +158,12 @@ def verdict_body(
     """The single-code JSON answer: the verdict, then the lot's details kept as text."""
     summary = verdict_json(verdict)
     batch = verdict.batch if verdict.known else None
+    if batch is not None and batch.log_index is not None:
+        from .transparency import inclusion_json
+
+        # The batch's leaf, proved in the latest signed head: anyone can check
+        # that what this server vouches for is in the public log.
+        summary["log"] = inclusion_json(batch.log_index)
     tail = "{}"
     if batch is not None:
         key = (batch.id, batch.version, today)

@@ -14,7 +14,19 @@ from flask_limiter.util import get_remote_address
 
 from ocop.trace.db import VIETNAM
 
-from . import api, catalogue, console, cors, epcis_api, errors, guards, openapi, public, resolver
+from . import (
+    api,
+    catalogue,
+    console,
+    cors,
+    epcis_api,
+    errors,
+    guards,
+    openapi,
+    public,
+    resolver,
+    transparency,
+)
 from .api import api_token_key, bulk_cost, has_api_token
 from .cache import TtlCache
 from .config import Settings
@@ -80,6 +92,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(resolver.bp)
     app.register_blueprint(epcis_api.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(transparency.bp)
     console.init_app(app)
     cors.init_app(app)
     # Registered before the limiter's: after-request functions run last-registered first.
