@@ -25,7 +25,6 @@ from .access import actor, requires
 from .forms import Form
 
 
-
 class ActivationForm(Form):
     batch = SelectField(_l("Lô tem"), validators=[DataRequired()], validate_choice=False)
     first = StringField(
