@@ -21,9 +21,10 @@ from ocop.stamps.models import BatchStatus
 from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
 from ocop.stamps.token import base32
 from ocop.trace import list_lots, load_sample
-from ocop.trace.db import Database, vietnam_today
+from ocop.trace.db import Database, utcnow, vietnam_today
 from ocop.trace.queries import find_lot, find_organisation
 from ocop.workflows.accounts import create_user, find_user
+from ocop.workflows.activation import activate_from_cli
 from ocop.workflows.models import Role
 from ocop.workflows.queue import TaskQueue
 
@@ -31,6 +32,8 @@ from .config import Settings
 from .console.cli import ensure_first_account
 
 DEMO_STAMPS = 12
+# Printed after the active ones but never activated: what a stolen blank stamp shows.
+DEMO_INERT = 3
 DEFAULT_ADMIN = "admin@ocop.local"
 # The sample's cooperative and distributor get a console account each in the demo.
 DEMO_ACCOUNTS = (
@@ -192,9 +195,14 @@ def _demo_batch(
             pin_secret=pin_secret,
         )
     else:
-        job = PrintJob(lot_code, DEMO_STAMPS, out_dir / "stamps.pdf", pin_secret=pin_secret)
+        job = PrintJob(
+            lot_code, DEMO_STAMPS + DEMO_INERT, out_dir / "stamps.pdf", pin_secret=pin_secret,
+            activate=False,
+        )
         result = issue_and_write(database, keystore, job, base_url=settings.base_url, actor="demo")
         batch_id = result.batch
+        with database.transaction() as session:
+            activate_from_cli(session, "demo", batch_id, "1", str(DEMO_STAMPS), utcnow())
         pdf = result.out.rename(out_dir / f"stamps-{batch_id}.pdf")
     with database.transaction() as session:
         return session.get_one(StampBatch, batch_id), pdf
@@ -211,9 +219,17 @@ def _show_where(
     click.echo("Verify pages of the first stamps (open one in a browser):")
     for stamp in stamps:
         click.echo(f"  {stamp.serial}  PIN {stamp.pin}  {stamp.url}")
+    if batch.count > DEMO_STAMPS:
+        (inert,) = generate_stamps(
+            signer, batch.id, DEMO_STAMPS + 1, base_url=settings.base_url, pin_secret=pin_secret,
+            start=DEMO_STAMPS,
+        )
+        click.echo(f"A stamp never activated (stamps {DEMO_STAMPS + 1} to {batch.count} are "
+                   f"inert):  {inert.url}")
     forged = _tampered(stamps[0].token)
     click.echo(f"A forged stamp, for comparison:  {settings.base_url}/V/{forged}")
     click.echo(f"Trust list: {settings.base_url}/.well-known/ocop-trust.json")
+    click.echo(f"Transparency log (signed tree head): {settings.base_url}/log/v1/sth")
 
 
 def _tampered(token: StampToken) -> str:

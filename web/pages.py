@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 from ocop.stamps import Verdict
 from ocop.stamps.token import StampToken
 from ocop.trace.db import VIETNAM
+from ocop.trace.errors import DomainError
 from ocop.trace.provinces import PROVINCES
 
 from .cache import TtlCache
@@ -162,8 +163,12 @@ def verdict_body(
         from .transparency import inclusion_json
 
         # The batch's leaf, proved in the latest signed head: anyone can check
-        # that what this server vouches for is in the public log.
-        summary["log"] = inclusion_json(batch.log_index)
+        # that what this server vouches for is in the public log. A log key that
+        # cannot be unlocked leaves the proof out rather than the verdict.
+        try:
+            summary["log"] = inclusion_json(batch.log_index)
+        except DomainError:
+            current_app.logger.warning("no transparency log proof: the log key is unavailable")
     tail = "{}"
     if batch is not None:
         key = (batch.id, batch.version, today)

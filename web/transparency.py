@@ -55,7 +55,12 @@ def inclusion_json(index: int) -> dict[str, Any]:
     A proof for a given (leaf, size) never changes, so it is kept in the app's cache.
     """
     session = request_session()
-    size = tree_size(session)
+    cache = current_app.extensions["ocop.cache"]
+    # The latest size, kept a few seconds like the rest of a scan's facts: any head
+    # that holds the leaf proves it. A leaf newer than the kept size reads it afresh.
+    size = cache.get(("log", "size"), lambda: tree_size(session))
+    if index >= size:
+        size = tree_size(session)
 
     def compute() -> dict[str, Any]:
         head = tree_head(session, size)
@@ -67,7 +72,7 @@ def inclusion_json(index: int) -> dict[str, Any]:
             "sth": head.sign(log_signer()).to_json(),
         }
 
-    return dict(current_app.extensions["ocop.cache"].get(("log", index, size), compute))
+    return dict(cache.get(("log", index, size), compute))
 
 
 def _whole(name: str, *, minimum: int) -> int:

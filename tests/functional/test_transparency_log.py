@@ -188,3 +188,19 @@ def test_ocop_log_verify_command_says_why_it_fails(runner, demo, tmp_path) -> No
     )
     assert result.exit_code == 1
     assert "FAILED" in result.output
+
+
+def test_demo_links_answer_genuine_and_its_inert_link_says_so(client, demo, runner) -> None:
+    result = runner.invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    links = re.findall(r"https?://\S+/V/\S+", result.output, re.I)
+    inert = re.search(r"never activated.*?(https?://\S+)", result.output, re.I)
+    assert inert is not None and len(links) >= 5
+    path = lambda url: "/V/" + url.rsplit("/V/", 1)[1]  # noqa: E731
+    for url in links[:3]:
+        assert client.get(path(url), headers={"Accept": "application/json"}).json["status"] == (
+            "genuine"
+        )
+    answer = client.get(path(inert.group(1)), headers={"Accept": "application/json"}).json
+    assert answer["status"] == "suspect" and answer["reasons"] == ["not_activated"]
+    assert "/log/v1/sth" in result.output
