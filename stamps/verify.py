@@ -69,6 +69,12 @@ class Verdict:
         return Serial(self.token.batch, self.token.index)
 
     @property
+    def inert(self) -> bool:
+        """A stamp of ours its owner never activated: no product may be shown under it,
+        or a blank stolen from a roll would be as good as a genuine stamp."""
+        return Reason.NOT_ACTIVATED in self.reasons
+
+    @property
     def known(self) -> bool:
         """A genuine signature on a batch we issued: the details may be shown."""
         return self.batch is not None and self.status is not VerdictStatus.INVALID

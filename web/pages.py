@@ -121,7 +121,7 @@ def verdict_page(
     )
 
     def render() -> _Split:
-        details = load_details() if batch is not None else {}
+        details = load_details() if batch is not None and not verdict.inert else {}
         # Jinja's own output, escaped as it was rendered.
         lot_part = (
             Markup(render_template("_verify_lot.html", d=details))  # noqa: S704
@@ -158,7 +158,7 @@ def verdict_body(
 ) -> str:
     """The single-code JSON answer: the verdict, then the lot's details kept as text."""
     summary = verdict_json(verdict)
-    batch = verdict.batch if verdict.known else None
+    batch = verdict.batch if verdict.known and not verdict.inert else None
     if batch is not None and batch.log_index is not None:
         from .transparency import inclusion_json
 

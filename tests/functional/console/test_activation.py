@@ -55,6 +55,9 @@ def test_producer_activates_a_range_by_serial_and_by_pasted_qr(
     english = scanner.get(f"/V/{rows[0]['token']}?lang=en").get_data(as_text=True)
     assert "Stamp not activated" in english
     assert _verdict(scanner, rows[0])["reasons"] == ["not_activated"]
+    # A blank taken from the roll shows no product to vouch for whatever it is stuck on.
+    assert "product" not in _verdict(scanner, rows[0])
+    assert "Bánh cáy" not in page
 
     producer = sign_in(client, world, "producer")
     form = producer.get("/console/stamps/activate").get_data(as_text=True)
@@ -64,6 +67,8 @@ def test_producer_activates_a_range_by_serial_and_by_pasted_qr(
     assert answer.status_code == 302
     assert _activations(app) == before + 1
     assert _verdict(scanner, rows[0])["status"] == "genuine"
+    assert "product" in _verdict(scanner, rows[0])
+    assert "Bánh cáy" in scanner.get(f"/V/{rows[0]['token']}").get_data(as_text=True)
     assert _verdict(scanner, rows[9])["status"] == "genuine"
     assert _verdict(scanner, rows[10])["reasons"] == ["not_activated"]
     with app.extensions["ocop.db"].transaction() as session:
