@@ -121,7 +121,8 @@ def ensure_log_key(keystore: Keystore, instance: Path, configured: str = "") -> 
     store = keystore.beside(Path(instance) / LOG_KEY_FOLDER)
     if configured.strip():
         return store.load(configured.strip())
-    kids = store.kids()
-    if kids:
-        return store.load(kids[0])
-    return store.generate()
+    if not store.kids():
+        store.generate()
+    # Two processes that both found no key both made one: each takes the first by
+    # name, so they sign with the same key.
+    return store.load(store.kids()[0])
