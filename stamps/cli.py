@@ -226,7 +226,7 @@ def _verify_online(text: str) -> dict[str, Any]:
         verdict = Verifier(session, rule=_settings().copy_rule).verify(text, now=utcnow())
         out: dict[str, Any] = {"status": verdict.status, "reasons": list(verdict.reasons)}
         _add_token(out, verdict.token, verdict.key)
-        if verdict.known and verdict.batch is not None:
+        if verdict.known and not verdict.inert and verdict.batch is not None:
             out["lot"] = verdict.batch.lot_code
             out["product"] = verdict.batch.product_name
             out["producer"] = verdict.batch.producer_name
