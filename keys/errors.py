@@ -217,3 +217,8 @@ class KeyNotCertified(RootError):
     """An issuer key that the root has not certified, where a root is configured."""
 
     code = "key_not_certified"
+
+class LogProblem(KeysError):
+    """A transparency log question that has no answer, or a proof, head or leaf that fails."""
+
+    code = "log_problem"

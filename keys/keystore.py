@@ -54,6 +54,10 @@ class Keystore:
     def __repr__(self) -> str:
         return f"Keystore({str(self.directory)!r})"
 
+    def beside(self, directory: Path) -> Keystore:
+        """A keystore in another folder under the same passphrase (the log key's)."""
+        return Keystore(directory, self._passphrase)
+
     def path_for(self, kid: str) -> Path:
         # The kid comes from the database or the command line; never let it
         # name a file outside the keystore.

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ocop.trace.db import Base, UtcDateTime, created_at, enum_column, intpk, str200
@@ -98,4 +108,55 @@ class SignedTrustListRow(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
-__all__ = ["IssuerKey", "RootStatement", "SignedTrustListRow", "TrustRoot"]
+
+_BIG = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LogLeaf(Base):
+    """One entry of the transparency log (keys/transparency.py), never changed once written.
+
+    ``root`` is the tree head with this leaf last, so the signed head of any
+    size is one row away; ``batch_id`` (no foreign key: keys sits below stamps)
+    and ``kid`` let a verifier find a batch's or a key's leaf.
+    """
+
+    __tablename__ = "log_leaves"
+
+    index: Mapped[int] = mapped_column(_BIG, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20))
+    batch_id: Mapped[int | None] = mapped_column(_BIG, unique=True)
+    kid: Mapped[str | None] = mapped_column(String(43), index=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    appended_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LogNode(Base):
+    """The hash of a complete subtree: leaves index * 2**level up to (index + 1) * 2**level."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(_BIG, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogState(Base):
+    """One row: the log's size. Appending bumps it first, so appends take turns on it."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+__all__ = [
+    "IssuerKey",
+    "LogLeaf",
+    "LogNode",
+    "LogState",
+    "RootStatement",
+    "SignedTrustListRow",
+    "TrustRoot",
+]

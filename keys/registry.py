@@ -30,10 +30,11 @@ from .errors import (
     NotAnAuthority,
     OrganisationNotFound,
 )
-from .jwk import kid_prefix
+from .jwk import b64url_encode, kid_prefix
 from .keystore import Keystore
 from .models import IssuerKey, RootStatement, TrustRoot
 from .signer import Signer
+from .transparency import append, key_fields
 from .trustlist import KeyStatus, TrustedKey, TrustList
 
 _MAX_REASON = 500
@@ -95,6 +96,7 @@ def rotate_key(
     keystore.upgrade()
     old.status = KeyStatus.RETIRED
     old.retired_at = now
+    log_key_event(session, old, "retired", now)
     # The partial unique index allows one active key per organisation, and
     # PostgreSQL checks it row by row: the old key must stop being active in
     # the database before the new one is inserted.
@@ -132,7 +134,24 @@ def revoke_key(
     key.revoked_reason = reason
     key.revoked_by = _actor(actor)
     session.flush()
+    log_key_event(session, key, "revoked", key.revoked_at)
     return key
+
+
+def log_key_event(session: Session, key: IssuerKey, event: str, at: dt.datetime) -> None:
+    """Append a key's event to the transparency log: no key can sign unseen."""
+    append(
+        session,
+        key_fields(
+            event=event,
+            kid=key.kid,
+            organisation=key.organisation_id,
+            public_key=b64url_encode(bytes(key.public_key)),
+            at=at,
+        ),
+        kid=key.kid,
+        now=at,
+    )
 
 
 def find_key(session: Session, kid: str) -> IssuerKey:
@@ -324,6 +343,8 @@ def _add_active_key(
     try:
         with session.begin_nested():
             session.add(key)
+            session.flush()
+            log_key_event(session, key, "registered", now)
     except IntegrityError:
         # Another command gave this organisation an active key meanwhile.
         raise ActiveKeyExists(

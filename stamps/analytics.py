@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -35,13 +35,14 @@ from ocop.trace.db import VIETNAM, UtcDateTime
 from ocop.trace.models import Lot, Product
 
 from .copies import CopyRule
-from .models import ScanLog, StampBatch, StampScan
+from .models import ScanLog, StampActivation, StampBatch, StampScan
 from .serial import Serial
 
 K = TypeVar("K")
 
 _LOG = ScanLog.__table__
 _SCANS = StampScan.__table__
+_ACTIVE = StampActivation.__table__
 
 # Vietnam keeps UTC+7 all year, with no daylight saving: a fixed shift is exact.
 _OFFSET = VIETNAM.utcoffset(None)
@@ -202,6 +203,19 @@ class Dashboard:
     places: list[tuple[str, int]]  # the most frequent places
     other_places: int  # scans from the places beyond those
     unplaced: int  # scans whose scanner shared no place
+    # Stamps scanned before their owner activated them: taken before packing?
+    inert: list[InertStamp] = field(default_factory=list)
+    inert_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InertStamp:
+    serial: Serial
+    lot_code: str | None
+    product_name: str | None
+    count: int
+    first_at: dt.datetime
+    last_at: dt.datetime
 
 
 def batches_in(session: Session, scope: Scope) -> dict[int, BatchInfo]:
@@ -417,6 +431,57 @@ def _suspect(row: Any, batches: dict[int, BatchInfo], rule: CopyRule) -> Suspect
     )
 
 
+def inert_stamps(
+    session: Session,
+    batch_ids: Collection[int] | None,
+    period: Period,
+    *,
+    batches: dict[int, BatchInfo] | None = None,
+    limit: int = 50,
+) -> tuple[list[InertStamp], int]:
+    """Stamps first scanned while no activated range held them, scanned in the period.
+
+    The verifier answered ``not_activated`` to those scans: a stamp in the wild
+    before its owner put it on a product was taken from a roll, a print shop
+    or a packing line. A stamp activated later still shows: it was seen first.
+    """
+    activated_before = (
+        select(_ACTIVE.c.id)
+        .where(
+            _ACTIVE.c.batch_id == _SCANS.c.batch_id,
+            _ACTIVE.c.first_index <= _SCANS.c.index,
+            _ACTIVE.c.last_index >= _SCANS.c.index,
+            _ACTIVE.c.activated_at <= _SCANS.c.first_at,
+        )
+        .exists()
+    )
+    query = select(
+        _SCANS.c.batch_id,
+        _SCANS.c.index,
+        _SCANS.c.count,
+        _SCANS.c.first_at,
+        _SCANS.c.last_at,
+        func.count().over(),
+    ).where(~activated_before, _SCANS.c.last_at >= period.since, _SCANS.c.first_at < period.until)
+    query = _within(query, _SCANS.c.batch_id, batch_ids)
+    query = query.order_by(_SCANS.c.last_at.desc(), _SCANS.c.batch_id, _SCANS.c.index).limit(limit)
+    rows = session.execute(query).all()
+    found = []
+    for batch_id, index, count, first_at, last_at, _total in rows:
+        info = (batches or {}).get(batch_id)
+        found.append(
+            InertStamp(
+                serial=Serial(batch_id, index),
+                lot_code=info.lot_code if info else None,
+                product_name=info.product_name if info else None,
+                count=count,
+                first_at=first_at,
+                last_at=last_at,
+            )
+        )
+    return found, rows[0][-1] if rows else 0
+
+
 def places(
     session: Session, batch_ids: Collection[int] | None, period: Period
 ) -> list[tuple[str, int]]:
@@ -462,6 +527,7 @@ def dashboard(
         session, batch_ids, period, rule=rule, batches=batches
     )
     shared = places(session, batch_ids, period)
+    inert, inert_total = inert_stamps(session, batch_ids, period, batches=batches)
     return Dashboard(
         period=period,
         total=total,
@@ -473,6 +539,8 @@ def dashboard(
         places=shared[:top],
         other_places=sum(n for _place, n in shared[top:]),
         unplaced=total.total - sum(n for _place, n in shared),
+        inert=inert,
+        inert_total=inert_total,
     )
 
 

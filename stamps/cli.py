@@ -112,6 +112,11 @@ def layout_options(command: Callable[..., None]) -> Callable[..., None]:
     help="Output file: .pdf label sheets, .csv for a print house, .zip of images.",
 )
 @click.option("--pin", is_flag=True, help="Add a scratch-off PIN to each stamp.")
+@click.option(
+    "--inert",
+    is_flag=True,
+    help="Leave the stamps inert until activated (`ocop stamps activate BATCH FROM TO`).",
+)
 @click.option("--svg", is_flag=True, help="With .zip: SVG images instead of PNG.")
 @click.option("--org", "org_id", type=int, help="Signing authority (when there are several).")
 @layout_options
@@ -121,6 +126,7 @@ def issue_command(
     raw_count: str,
     out: str,
     pin: bool,
+    inert: bool,
     svg: bool,
     org_id: int | None,
     as_json: bool,
@@ -145,6 +151,7 @@ def issue_command(
         org_id=org_id,
         layout=chosen,
         svg=svg,
+        activate=not inert,
     )
     keystore = keystore_for(settings.instance, os.environ, production=settings.production)
     with _progress(job.count, quiet=as_json) as advance:
@@ -394,7 +401,7 @@ def _verify_online(text: str) -> dict[str, Any]:
         verdict = Verifier(session, rule=_settings().copy_rule).verify(text, now=utcnow())
         out: dict[str, Any] = {"status": verdict.status, "reasons": list(verdict.reasons)}
         _add_token(out, verdict.token, verdict.key)
-        if verdict.known and verdict.batch is not None:
+        if verdict.known and not verdict.inert and verdict.batch is not None:
             out["lot"] = verdict.batch.lot_code
             out["product"] = verdict.batch.product_name
             out["producer"] = verdict.batch.producer_name

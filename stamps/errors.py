@@ -70,3 +70,9 @@ class OutputNotWritable(StampError):
     """An output file cannot be created where it was asked for."""
 
     code = "output_not_writable"
+
+
+class ActivationRefused(StampError):
+    """A range of stamps that cannot be activated: reversed, outside, overlapping, not yours."""
+
+    code = "activation_refused"

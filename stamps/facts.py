@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ocop.keys.models import IssuerKey
+from ocop.keys.models import IssuerKey, LogLeaf
 from ocop.keys.trustlist import KeyStatus
 from ocop.trace.models import Lot, Organisation, Product, Recall
 
+from .activation import ranges_of
 from .models import BatchStatus, FactsVersion, StampBatch
 
 
@@ -44,10 +45,15 @@ class BatchFacts:
     recall_notice: str | None
     recalled_at: dt.datetime | None
     version: int = 0
+    # The batch's leaf in the transparency log; None: not logged, so not genuine.
+    log_index: int | None = None
+    # The activated ranges (first, last index): a stamp outside them is inert.
+    active: tuple[tuple[int, int], ...] = ()
 
 
 _b, _k, _l = StampBatch.__table__, IssuerKey.__table__, Lot.__table__
 _p, _o, _r = Product.__table__, Organisation.__table__, Recall.__table__
+_log = LogLeaf.__table__
 _r2 = _r.alias("newer")
 _latest_recall = (
     select(_r2.c.id)
@@ -80,12 +86,14 @@ _FACTS = (
         _r.c.notice,
         _r.c.recalled_at,
         _VERSION.scalar_subquery(),
+        _log.c.index,
     )
     .join(_k, _k.c.id == _b.c.key_id)
     .join(_l, _l.c.id == _b.c.lot_id)
     .join(_o, _o.c.id == _l.c.owner_id)
     .outerjoin(_p, _p.c.id == _l.c.product_id)
     .outerjoin(_r, _r.c.id == _latest_recall)
+    .outerjoin(_log, _log.c.batch_id == _b.c.id)
     .where(_b.c.id == bindparam("batch_id"))
 )
 
@@ -112,6 +120,7 @@ def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
         notice,
         recalled_at,
         version,
+        log_index,
     ) = row
     return BatchFacts(
         id=id_,
@@ -131,6 +140,8 @@ def batch_facts(session: Session, batch_id: int) -> BatchFacts | None:
         recall_notice=notice,
         recalled_at=recalled_at,
         version=version or 0,
+        log_index=log_index,
+        active=tuple(ranges_of(session, id_)),
     )
 
 

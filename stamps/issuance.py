@@ -19,13 +19,15 @@ from sqlalchemy.orm import Session
 
 from ocop.keys.models import IssuerKey
 from ocop.keys.signer import Signer
+from ocop.keys.transparency import append, batch_fields
 from ocop.keys.trustlist import KeyStatus
-from ocop.trace.db import rowcount
+from ocop.trace.db import rowcount, utcnow
 from ocop.trace.errors import UnreadableNumber
 from ocop.trace.models import Lot, OrgKind
 from ocop.trace.numbers import read_whole_number
 from ocop.trace.queries import valid_ocop_certificate
 
+from .activation import activate_whole
 from .errors import IssuanceRefused
 from .models import BatchStatus, StampBatch
 from .pin import PinSecret
@@ -111,14 +113,53 @@ def open_batch(
     session.flush()
     if batch.id > UINT32_MAX:
         raise IssuanceRefused("batch numbers are exhausted (they must fit 32 bits)")
+    log_batch(session, batch)
     return batch
 
 
-def finish_batch(session: Session, batch_id: int, *, ok: bool, now: dt.datetime) -> StampBatch:
+def log_batch(session: Session, batch: StampBatch, now: dt.datetime | None = None) -> None:
+    """Append the batch to the transparency log, in the transaction that creates it.
+
+    Before a single stamp is signed: a batch the public log does not show
+    verifies as unknown (stamps/verify.py), so even a stolen council key
+    cannot make stamps that pass without everyone being able to see them.
+    """
+    at = now or utcnow()
+    append(
+        session,
+        batch_fields(
+            batch=batch.id,
+            kid=batch.key.kid,
+            organisation=batch.key.organisation_id,
+            lot=batch.lot.code,
+            count=batch.count,
+            first=str(Serial(batch.id, 0)),
+            last=str(Serial(batch.id, batch.count - 1)),
+            at=at,
+        ),
+        batch_id=batch.id,
+        kid=batch.key.kid,
+        now=at,
+    )
+
+
+def finish_batch(
+    session: Session,
+    batch_id: int,
+    *,
+    ok: bool,
+    now: dt.datetime,
+    activated_by: str | None = None,
+) -> StampBatch:
+    """Mark the batch issued (or failed). With ``activated_by``, all its stamps are active
+    at once; without, they stay inert until their owner activates them (stamps/activation.py).
+    """
     batch = session.get_one(StampBatch, batch_id)
     if ok:
         batch.status = BatchStatus.ISSUED
         batch.issued_at = now
+        if activated_by is not None:
+            activate_whole(session, batch, actor=activated_by, now=now)
     else:
         batch.status = BatchStatus.FAILED
     return batch

@@ -59,6 +59,28 @@ class StampBatch(Base):
     key: Mapped[IssuerKey] = relationship(lazy="joined")
 
 
+class StampActivation(Base):
+    """A range of a batch's stamps put into use by their owner (stamps/activation.py).
+
+    A stamp is active when its index falls in one of its batch's ranges; the
+    ranges of a batch never overlap. Rows are never changed: a range once
+    activated stays so.
+    """
+
+    __tablename__ = "stamp_activations"
+    __table_args__ = (
+        CheckConstraint("first_index >= 0 AND first_index <= last_index", name="range_ordered"),
+        Index("ix_stamp_activations_batch_first", "batch_id", "first_index"),
+    )
+
+    id: Mapped[intpk]
+    batch_id: Mapped[int] = mapped_column(ForeignKey("stamp_batches.id"))
+    first_index: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    last_index: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    activated_by: Mapped[str200]
+    activated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 class StampScan(Base):
     """Everything the verifier has seen of one stamp, created on its first scan.
 
@@ -154,6 +176,7 @@ __all__ = [
     "BatchStatus",
     "FactsVersion",
     "ScanLog",
+    "StampActivation",
     "StampBatch",
     "StampDevice",
     "StampNetwork",

@@ -40,7 +40,9 @@ class Reason(StrEnum):
     # Online only: what the records and the scan history say.
     SIGNATURE_VALID = "signature_valid"
     UNKNOWN_BATCH = "unknown_batch"
+    NOT_IN_LOG = "not_in_log"
     BATCH_VOIDED = "batch_voided"
+    NOT_ACTIVATED = "not_activated"
     LOT_RECALLED = "lot_recalled"
     CERTIFICATE_EXPIRED = "certificate_expired"
     CERTIFICATE_REVOKED = "certificate_revoked"

@@ -40,6 +40,8 @@ class PrintJob:
     org_id: int | None = None
     layout: LabelLayout | None = None
     svg: bool = False
+    # Straight to the authority's printer: active at once unless asked to stay inert.
+    activate: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,9 @@ def issue_and_write(
             ) from None
         raise
     with database.transaction() as session:
-        finish_batch(session, batch_id, ok=True, now=utcnow())
+        finish_batch(
+            session, batch_id, ok=True, now=utcnow(), activated_by=actor if job.activate else None
+        )
     return IssuedBatch(batch_id, job.count, kid, job.out, job.pin_secret is not None)
 
 

@@ -69,6 +69,12 @@ class Verdict:
         return Serial(self.token.batch, self.token.index)
 
     @property
+    def inert(self) -> bool:
+        """A stamp of ours its owner never activated: no product may be shown under it,
+        or a blank stolen from a roll would be as good as a genuine stamp."""
+        return Reason.NOT_ACTIVATED in self.reasons
+
+    @property
     def known(self) -> bool:
         """A genuine signature on a batch we issued: the details may be shown."""
         return self.batch is not None and self.status is not VerdictStatus.INVALID
@@ -122,9 +128,24 @@ def _batch_known(ctx: _Context) -> Sequence[Finding]:
     ):
         ctx.batch = None
         return [Finding(VerdictStatus.INVALID, Reason.UNKNOWN_BATCH)]
+    if batch.log_index is None:
+        # Signed by a trusted key, yet never shown in the public log: a rogue or
+        # stolen key signing in secret. Nothing about it may be shown as ours.
+        ctx.batch = None
+        return [Finding(VerdictStatus.INVALID, Reason.NOT_IN_LOG)]
     if batch.status is BatchStatus.VOIDED:
         return [Finding(VerdictStatus.REVOKED, Reason.BATCH_VOIDED)]
     return []
+
+
+def _stamp_activated(ctx: _Context) -> Sequence[Finding]:
+    # A stamp its owner never put into use was taken before packing: not genuine,
+    # and its scans are a theft signal for the producer (stamps/analytics.py).
+    assert ctx.batch is not None
+    index = ctx.stamp.token.index
+    if any(first <= index <= last for first, last in ctx.batch.active):
+        return []
+    return [Finding(VerdictStatus.SUSPECT, Reason.NOT_ACTIVATED)]
 
 
 def _lot_not_recalled(ctx: _Context) -> Sequence[Finding]:
@@ -167,6 +188,7 @@ def _scan_pattern_plausible(ctx: _Context) -> Sequence[Finding]:
 
 
 BATCH_CHECKS: tuple[Check, ...] = (
+    _stamp_activated,
     _lot_not_recalled,
     _certificate_valid,
     _before_best_before,

@@ -14,6 +14,8 @@ from ocop.keys.jwk import kid_prefix
 from ocop.keys.models import IssuerKey
 from ocop.keys.signer import Ed25519Signer
 from ocop.keys.trustlist import KeyStatus
+from ocop.stamps.activation import activate_whole
+from ocop.stamps.issuance import log_batch
 from ocop.stamps.models import BatchStatus, StampBatch
 from ocop.trace.db import utcnow, vietnam_today
 from ocop.trace.models import (
@@ -95,10 +97,14 @@ def authority_key(session: Session, status: KeyStatus = KeyStatus.ACTIVE) -> Aut
 
 def issued_batch(
     session: Session, lot: Lot, key: AuthorityKey, count: int = 10, *, pin: bool = False,
-    status: BatchStatus = BatchStatus.ISSUED,
+    status: BatchStatus = BatchStatus.ISSUED, active: bool = True,
 ) -> StampBatch:
+    """A batch as ``ocop stamps issue`` leaves it: logged, and active unless ``active=False``."""
     batch = StampBatch(lot=lot, key=key.row, count=count, pin=pin, status=status,
                        issued_at=utcnow(), created_by="test")
     session.add(batch)
     session.flush()
+    log_batch(session, batch)
+    if active:
+        activate_whole(session, batch, actor="test", now=utcnow())
     return batch

@@ -67,7 +67,7 @@ def verify_bulk() -> Response:
     for code, verdict in zip(codes, verifier().verify_many(codes, now=now), strict=True):
         result: dict[str, Any] = {"code": code if len(code) <= 200 else code[:200] + "…"}
         result.update(verdict_json(verdict))
-        if verdict.known and verdict.batch is not None:
+        if verdict.known and not verdict.inert and verdict.batch is not None:
             result["lot"] = verdict.batch.lot_code
             result["product"] = verdict.batch.product_name
         results.append(result)

@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ocop.keys.cli import keys_cli
+from ocop.keys.log_cli import log_cli
 from ocop.keys.root_cli import root_cli
 from ocop.stamps.cli import stamps_cli
 from ocop.trace.cli import SAY, trace_cli
@@ -21,7 +22,7 @@ from ocop.trace.errors import DomainError
 
 from .app import create_app
 from .commands import commands
-from .console.cli import users_cli
+from .console.cli import activate_command, users_cli
 from .errors import ConfigError
 from .messages import say_on_terminal
 
@@ -68,5 +69,7 @@ def _resources(ctx: click.Context) -> SimpleNamespace:
     return found
 
 
-for _command in (trace_cli, keys_cli, root_cli, stamps_cli, users_cli, *commands):
+# Activation is a workflow (audited), so web adds it to the stamps group.
+stamps_cli.add_command(activate_command)
+for _command in (trace_cli, keys_cli, root_cli, log_cli, stamps_cli, users_cli, *commands):
     main.add_command(_command)

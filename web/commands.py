@@ -14,6 +14,7 @@ from werkzeug.serving import run_simple
 
 from ocop.keys.bootstrap import ensure_first_authority
 from ocop.keys.keystore import Keystore
+from ocop.keys.loghead import ensure_log_key
 from ocop.keys.root import certify_all, current_root, init_root, new_list_signer
 from ocop.stamps import PinSecret, StampBatch, StampToken, generate_stamps
 from ocop.stamps.issuance import batches_of_lot
@@ -21,9 +22,10 @@ from ocop.stamps.models import BatchStatus
 from ocop.stamps.printing import PrintJob, issue_and_write, rewrite_output
 from ocop.stamps.token import base32
 from ocop.trace import list_lots, load_sample
-from ocop.trace.db import Database, vietnam_today
+from ocop.trace.db import Database, utcnow, vietnam_today
 from ocop.trace.queries import find_lot, find_organisation, find_product
 from ocop.workflows.accounts import create_user, find_user
+from ocop.workflows.activation import activate_from_cli
 from ocop.workflows.models import Role
 from ocop.workflows.queue import TaskQueue
 
@@ -33,6 +35,8 @@ from .demo_photo import add_sample_photo
 
 DEMO_STAMPS = 12
 DEMO_PHOTO_OF = "BANH-CAY-LANG-NGUYEN"
+# Printed after the active ones but never activated: what a stolen blank stamp shows.
+DEMO_INERT = 3
 DEFAULT_ADMIN = "admin@ocop.local"
 # The sample's cooperative and distributor get a console account each in the demo.
 DEMO_ACCOUNTS = (
@@ -60,6 +64,8 @@ def prepare_instance(admin_email: str = DEFAULT_ADMIN) -> tuple[Settings, list[s
         org, key, created = ensure_first_authority(session, settings.keystore())
         said = "created" if created else "has"
         lines = [f"Authority {org.name} (id {org.id}) {said} issuer key {key.kid}"]
+        log_key = ensure_log_key(settings.keystore(), settings.instance, settings.log_key)
+        lines.append(f"Transparency log key {log_key.kid}")
         secret = ensure_first_account(session, org, admin_email)
         if secret is not None:
             lines.append(
@@ -228,9 +234,14 @@ def _demo_batch(
             pin_secret=pin_secret,
         )
     else:
-        job = PrintJob(lot_code, DEMO_STAMPS, out_dir / "stamps.pdf", pin_secret=pin_secret)
+        job = PrintJob(
+            lot_code, DEMO_STAMPS + DEMO_INERT, out_dir / "stamps.pdf", pin_secret=pin_secret,
+            activate=False,
+        )
         result = issue_and_write(database, keystore, job, base_url=settings.base_url, actor="demo")
         batch_id = result.batch
+        with database.transaction() as session:
+            activate_from_cli(session, "demo", batch_id, "1", str(DEMO_STAMPS), utcnow())
         pdf = result.out.rename(out_dir / f"stamps-{batch_id}.pdf")
     with database.transaction() as session:
         return session.get_one(StampBatch, batch_id), pdf
@@ -247,12 +258,20 @@ def _show_where(
     click.echo("Verify pages of the first stamps (open one in a browser):")
     for stamp in stamps:
         click.echo(f"  {stamp.serial}  PIN {stamp.pin}  {stamp.url}")
+    if batch.count > DEMO_STAMPS:
+        (inert,) = generate_stamps(
+            signer, batch.id, DEMO_STAMPS + 1, base_url=settings.base_url, pin_secret=pin_secret,
+            start=DEMO_STAMPS,
+        )
+        click.echo(f"A stamp never activated (stamps {DEMO_STAMPS + 1} to {batch.count} are "
+                   f"inert):  {inert.url}")
     forged = _tampered(stamps[0].token)
     click.echo(f"A forged stamp, for comparison:  {settings.base_url}/V/{forged}")
     click.echo(f"Trust list: {settings.base_url}/.well-known/ocop-trust.json")
     click.echo(f"Signed trust list: {settings.base_url}/.well-known/ocop-trust.jws")
     click.echo(f"Offline verifier (works without network once opened): "
                f"{settings.base_url}/kiem-tra")
+    click.echo(f"Transparency log (signed tree head): {settings.base_url}/log/v1/sth")
 
 
 def _tampered(token: StampToken) -> str:

@@ -70,6 +70,10 @@ class Settings:
     # folder. Every web process must see the same folder (a shared volume).
     photos_dir: Path | None = None
 
+    # The kid of the transparency log's key in the instance's log-key/ folder;
+    # empty: the one key there (made by `ocop init` or `ocop demo`, keys/loghead.py).
+    log_key: str = ""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -101,6 +105,8 @@ class Settings:
             secret_key=env.get("OCOP_SECRET_KEY", ""),
             pin_secret=env.get("OCOP_PIN_SECRET", ""),
             photos_dir=_folder(env.get("OCOP_PHOTOS_DIR", "")),
+
+            log_key=env.get("OCOP_LOG_KEY", "").strip(),
         )
 
     @property

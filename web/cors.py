@@ -16,6 +16,7 @@ PUBLIC_READ_PATHS = {
     r"^/\.well-known/ocop-trust\.(json|jws)$": {"methods": ["GET"]},
     r"^/\.well-known/gs1resolver$": {"methods": ["GET"]},
     r"^/01/.*$": {"methods": ["GET"]},
+    r"^/log/v1/.*$": {"methods": ["GET"]},
 }
 # What a script on another site may read of our answers.
 EXPOSED = ["ETag", "Last-Modified", "Link", "Location", "Retry-After"]

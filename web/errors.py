@@ -28,7 +28,7 @@ class ConfigError(DomainError):
 
 
 def wants_json() -> bool:
-    if request.path.startswith(("/api/", "/.well-known/")):
+    if request.path.startswith(("/api/", "/.well-known/", "/log/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return (

@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 from ocop.stamps import Verdict
 from ocop.stamps.token import StampToken
 from ocop.trace.db import VIETNAM
+from ocop.trace.errors import DomainError
 from ocop.trace.provinces import PROVINCES
 
 from .cache import TtlCache
@@ -120,7 +121,7 @@ def verdict_page(
     )
 
     def render() -> _Split:
-        details = load_details() if batch is not None else {}
+        details = load_details() if batch is not None and not verdict.inert else {}
         # Jinja's own output, escaped as it was rendered.
         lot_part = (
             Markup(render_template("_verify_lot.html", d=details))  # noqa: S704
@@ -157,7 +158,17 @@ def verdict_body(
 ) -> str:
     """The single-code JSON answer: the verdict, then the lot's details kept as text."""
     summary = verdict_json(verdict)
-    batch = verdict.batch if verdict.known else None
+    batch = verdict.batch if verdict.known and not verdict.inert else None
+    if batch is not None and batch.log_index is not None:
+        from .transparency import inclusion_json
+
+        # The batch's leaf, proved in the latest signed head: anyone can check
+        # that what this server vouches for is in the public log. A log key that
+        # cannot be unlocked leaves the proof out rather than the verdict.
+        try:
+            summary["log"] = inclusion_json(batch.log_index)
+        except DomainError:
+            current_app.logger.warning("no transparency log proof: the log key is unavailable")
     tail = "{}"
     if batch is not None:
         key = (batch.id, batch.version, today)

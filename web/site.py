@@ -26,6 +26,7 @@ from . import (
     openapi,
     public,
     resolver,
+    transparency,
 )
 from .api import api_token_key, bulk_cost, has_api_token
 from .cache import TtlCache
@@ -94,6 +95,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(epcis_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(offline.bp)
+    app.register_blueprint(transparency.bp)
     console.init_app(app)
     cors.init_app(app)
     # Registered before the limiter's: after-request functions run last-registered first.

@@ -12,6 +12,11 @@ HEADLINES = {
     "invalid": _l("Tem không hợp lệ: không phải tem thật"),
 }
 
+# A reason that says more than its status's headline: shown in its place.
+REASON_HEADLINES = {
+    "not_activated": _l("Tem chưa được kích hoạt"),
+}
+
 SYMBOLS = {"genuine": "✓", "suspect": "!", "recalled": "✕", "revoked": "✕", "invalid": "✕"}
 
 REASONS = {
@@ -20,6 +25,15 @@ REASONS = {
     "bad_signature": _l("Chữ ký số của tem không khớp: tem đã bị làm giả hoặc sửa đổi."),
     "key_revoked": _l("Khoá ký của tem đã bị thu hồi."),
     "unknown_batch": _l("Không có lô tem nào như vậy được phát hành."),
+    "not_in_log": _l(
+        "Lô tem này không có trong sổ công khai các lô tem đã phát hành: tem không được "
+        "phát hành hợp lệ, dù có chữ ký."
+    ),
+    "not_activated": _l(
+        "Tem chưa được kích hoạt: nhà sản xuất chưa đưa tem này vào sử dụng khi đóng gói. "
+        "Tem có thể đã bị lấy cắp trước khi dán lên sản phẩm; hãy hỏi nơi bán hoặc báo "
+        "cho chúng tôi."
+    ),
     "batch_voided": _l("Lô tem này đã bị huỷ."),
     "lot_recalled": _l("Lô sản phẩm đã bị thu hồi; xem thông báo bên dưới."),
     "certificate_expired": _l("Giấy chứng nhận OCOP của sản phẩm đã hết hạn."),

@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "stamp_outputs.download": frozenset({A, P}),
     "lots.recall": frozenset({A}),
     "batches.void": frozenset({A}),
+    "stamps.activate": frozenset({P}),
     "keys.manage": frozenset({A}),
     "audit.view": frozenset({A}),
     # the market

@@ -31,6 +31,8 @@ API_ENDPOINTS = {
     "api.verify_one", "api.verify_bulk", "api.trust", "api.signed_trust", "api.healthz",
     "api.readyz",
     "receiving_api.receive", "openapi.openapi",
+    "transparency.sth", "transparency.consistency", "transparency.inclusion",
+    "transparency.leaf_range", "transparency.key",
 }  # fmt: skip
 
 
@@ -155,6 +157,16 @@ def test_trust_list_and_health_match_the_document(
     conforms(client.get("/healthz"), "/healthz")
     conforms(client.get("/readyz"), "/readyz")
     conforms(client.get(PATH), PATH)
+    for path, query in (
+        ("/log/v1/sth", ""),
+        ("/log/v1/key", ""),
+        ("/log/v1/consistency", "?first=1&second=1"),
+        ("/log/v1/consistency", "?first=9&second=1"),
+        ("/log/v1/inclusion", "?index=0"),
+        ("/log/v1/inclusion", "?index=x"),
+        ("/log/v1/leaves", "?start=0&end=9"),
+    ):
+        conforms(client.get(path + query), path)
 
 
 def test_not_ready_matches_the_document(client: FlaskClient) -> None:

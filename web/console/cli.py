@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 
 import click
@@ -10,10 +11,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ocop.trace.db import Database
+from ocop.trace.db import Database, utcnow
 from ocop.trace.models import Organisation, OrgKind
 from ocop.workflows import audit
 from ocop.workflows.accounts import create_user, disable_user, find_user, reset_password
+from ocop.workflows.activation import activate_from_cli
 from ocop.workflows.errors import WorkflowError
 from ocop.workflows.models import Role, User
 
@@ -140,3 +142,24 @@ def ensure_first_account(session: Session, authority: Organisation, email: str) 
         {"role": user.role.value, "organisation": authority.id},
     )
     return secret
+
+
+@click.command("activate")
+@click.argument("batch", type=click.IntRange(1, LARGEST_ID))
+@click.argument("first")
+@click.argument("last")
+@with_appcontext
+def activate_command(batch: int, first: str, last: str) -> None:
+    """Activate stamps FIRST to LAST of BATCH (stamp numbers from 1, or serials).
+
+    Stamps of a batch made from a stamp request stay inert until activated;
+    scans of inert stamps show the producer a possible theft.
+    """
+    try:
+        who = f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        who = "cli"
+    with _database().transaction() as session:
+        row = activate_from_cli(session, who, batch, first, last, utcnow())
+        count = row.last_index - row.first_index + 1
+    click.echo(f"Activated {count:,} stamps of batch {batch} ({first} to {last})")

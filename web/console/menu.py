@@ -14,6 +14,7 @@ MENU = [
     ("console.facilities", _l("Vùng nguyên liệu, cơ sở")),
     ("console.events", _l("Sự kiện")),
     ("console.stamp_requests", _l("Yêu cầu tem")),
+    ("console.stamps_activate", _l("Kích hoạt tem")),
     ("console.receiving", _l("Nhận hàng")),
     ("console.analytics", _l("Lượt quét")),
     ("console.reports", _l("Báo cáo tem giả")),

@@ -1,6 +1,7 @@
 """Imports every module of views so that they register on the blueprint."""
 
 from . import (  # noqa: F401
+    activation,
     analytics,
     api_tokens,
     audit,

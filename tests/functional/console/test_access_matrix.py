@@ -40,6 +40,7 @@ EXPECTED: dict[str, str] = {
     "stamp_outputs.download": "AP",
     "lots.recall": "A",
     "batches.void": "A",
+    "stamps.activate": "P",
     "keys.manage": "A",
     "audit.view": "A",
     "analytics.view": "AP",

@@ -146,6 +146,12 @@ def test_a_worker_killed_mid_batch_is_resumed_by_the_next(
         assert response.status_code == 200
         rows = list(csv.DictReader(response.get_data(as_text=True).splitlines()))
         assert len(rows) == COUNT and len({r["token"] for r in rows}) == COUNT
+        # Printed stamps stay inert until the producer activates them, at packing.
+        inert = producer.get(f"/api/v1/verify/{rows[0]['token']}").get_json()
+        assert inert["status"] == "suspect" and inert["reasons"] == ["not_activated"]
+        activated = post(producer, "/console/stamps/activate",
+                         {"batch": str(batch_id), "first": "1", "last": str(COUNT)})
+        assert activated.status_code == 302
         # Stamps from before the kill, around it, and after: each verifies, with its serial.
         for index in (0, killed.chunks_done * CHUNK - 1, killed.chunks_done * CHUNK, COUNT - 1):
             verdict = producer.get(f"/api/v1/verify/{rows[index]['token']}").get_json()

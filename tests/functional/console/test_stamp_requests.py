@@ -133,6 +133,12 @@ def test_producer_asks_authority_signs_producer_prints(
     rows = list(csv.DictReader(io.StringIO(got.get_data(as_text=True))))
     assert list(rows[0]) == ["serial", "url", "token", "pin"]
     assert len(rows) == 45 and len({r["token"] for r in rows}) == 45
+    # Printed, but inert until the producer activates them at packing.
+    verdict = as_producer.get(f"/api/v1/verify/{rows[7]['token']}").get_json()
+    assert verdict["status"] == "suspect" and verdict["reasons"] == ["not_activated"]
+    activated = post(as_producer, "/console/stamps/activate",
+                     {"batch": str(batch_id), "first": rows[0]["serial"], "last": "45"})
+    assert activated.status_code == 302
     verdict = as_producer.get(f"/api/v1/verify/{rows[7]['token']}").get_json()
     assert verdict["status"] == "genuine" and verdict["serial"] == rows[7]["serial"]
 
