@@ -313,6 +313,13 @@ def verify_command(
     sys.exit(0 if worst == 0 else 1)
 
 
+# Offline, only the signature is known: the scan history, the records and the
+# activation ranges are on the server.
+OFFLINE_NOTE = (
+    "An offline check proves the signature only: it cannot tell a copy from the "
+    "original, nor whether the batch was recalled or the stamp activated."
+)
+
 # Best first: a sheet is as good as its worst code.
 _SEVERITY = {status: rank for rank, status in enumerate(VerdictStatus)}
 
@@ -351,8 +358,7 @@ def _verify_offline(text: str, trust: TrustList) -> dict[str, Any]:
         "status": result.status,
         "reasons": list(result.reasons),
         "offline": True,
-        "note": "An offline check proves the signature only: it cannot tell a copy "
-        "from the original, nor whether the batch was recalled.",
+        "note": OFFLINE_NOTE,
     }
     _add_token(out, result.token, result.key)
     return out
@@ -376,8 +382,7 @@ def _verify_signed(text: str, verified: VerifiedTrustList) -> dict[str, Any]:
         "status": result.status,
         "reasons": list(result.reasons),
         "offline": True,
-        "note": "An offline check proves the signature only: it cannot tell a copy "
-        "from the original, nor whether the batch was recalled.",
+        "note": OFFLINE_NOTE,
         "trust_list": {
             "sequence": verified.sequence,
             "freshness": verified.freshness.value,

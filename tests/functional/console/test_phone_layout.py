@@ -125,6 +125,7 @@ URLS: dict[str, Callable[[PhoneWorld, str], list[str]]] = {
         f"/console/stamp-requests/{w.ids['pending']}/reject"
     ],
     "console.stamp_history": lambda w, role: [f"/console/stamps/{w.ids['batch']}/1"],
+    "console.stamps_activate": lambda w, role: ["/console/stamps/activate"],
     "console.users": lambda w, role: ["/console/users"],
     "console.users_new": lambda w, role: ["/console/users/new"],
 }
