@@ -87,7 +87,7 @@ def test_trust_list_has_etag_last_modified_and_answers_304(client, keyed):
 def test_trust_list_etag_changes_when_a_key_does(client, runner, keyed):
     etag = client.get("/.well-known/ocop-trust.json").headers["ETag"]
     kid = json.loads(client.get("/.well-known/ocop-trust.json").data)["keys"][0]["kid"]
-    result = runner.invoke(main, ["keys", "revoke", kid, "--reason", "lost laptop"])
+    result = runner.invoke(main, ["keys", "revoke", "--reason", "lost laptop", "--", kid])
     assert result.exit_code == 0, result.output
     response = client.get("/.well-known/ocop-trust.json", headers={"If-None-Match": etag})
     assert response.status_code == 200
