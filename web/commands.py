@@ -160,7 +160,8 @@ def worker_command(threads: int) -> None:
         f"({threads} at once)")
     stop.wait()
     click.echo("Stopping: the job in hand is left for another worker to resume")
-    queue.close()
+    # Within a container's usual 30 s between SIGTERM and SIGKILL.
+    queue.close(grace=10)
 
 
 def _demo_settings(host: str, port: int) -> Settings:

@@ -141,19 +141,27 @@ class TaskQueue:
         if self._worker is not None:
             self._worker.join()
 
-    def stop_worker(self) -> None:
-        """Stop this process's worker and sweeper; the next job sent starts them again."""
+    def stop_worker(self, grace: float | None = None) -> None:
+        """Stop this process's worker and sweeper; the next job sent starts them again.
+
+        ``grace``: seconds to wait for the jobs in hand (Dramatiq's default is ten
+        minutes). A worker told to stop need not wait long: a job it leaves is resumed
+        from its last chunk by another worker once the lease lapses.
+        """
         self._stop.set()
         with self._lock:
             worker, self._worker = self._worker, None
         if worker is not None:
-            worker.stop()
+            if grace is None:
+                worker.stop()
+            else:
+                worker.stop(timeout=int(grace * 1000))
         if self._sweeper is not None:
             self._sweeper.join(5)
             self._sweeper = None
 
-    def close(self) -> None:
-        self.stop_worker()
+    def close(self, grace: float | None = None) -> None:
+        self.stop_worker(grace)
         self.broker.close()
 
 
