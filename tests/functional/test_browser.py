@@ -7,12 +7,12 @@ and every request the page made (stylesheet, images) succeeded.
 from __future__ import annotations
 
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
+
+from tests.servers import serving
 
 pytestmark = pytest.mark.browser
 FLAGS = [
@@ -34,11 +34,8 @@ def server(app):
 
         return app(environ, start)
 
-    httpd = make_server("127.0.0.1", 0, logged, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", seen
-    httpd.shutdown()
+    with serving(logged) as url:
+        yield url, seen
 
 
 def _chromium(chromium: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

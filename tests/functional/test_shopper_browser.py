@@ -3,17 +3,16 @@ the phone, the photo and the journey's map drawn, in both languages and when voi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from selenium import webdriver
-from werkzeug.serving import make_server
 
 from ocop.stamps.issuance import void_batch
 from ocop.trace.db import utcnow
+from tests.servers import serving
 
 pytestmark = pytest.mark.browser
 PHONE = (390, 844)
@@ -21,11 +20,8 @@ PHONE = (390, 844)
 
 @pytest.fixture
 def base_url(app: Flask, demo) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ JavaScript: a plain page and a plain form, so it works in any phone browser.
 
 from __future__ import annotations
 
-from flask import render_template
+from collections.abc import Callable
+
+from flask import render_template, request
 from wtforms import HiddenField
 
 from ocop.trace.errors import DomainError
@@ -25,12 +27,23 @@ class ConfirmedForm(Form):
     confirm = HiddenField()
 
 
-def refusal(consequences: Consequences, form: ConfirmedForm) -> tuple[str, int] | None:
-    """Why the confirmed POST may not go ahead, as (message, status), or ``None``."""
+def until_confirmed(
+    consequences: Consequences, form: ConfirmedForm, page: Callable[..., tuple[str, int]]
+) -> tuple[str, int] | None:
+    """What to answer instead of acting, or ``None`` once the POST may go ahead.
+
+    A GET gets the confirmation ``page``; a POST without the fingerprint of the facts
+    shown (400), with facts changed since (409) or with an invalid form (400) gets it
+    again, saying why. ``page(error, status)`` renders it.
+    """
+    if request.method == "GET":
+        return page()
     try:
         check_confirmed(consequences, form.confirm.data)
     except DomainError as error:
-        return say(error), 400 if isinstance(error, ConfirmationMissing) else 409
+        return page(say(error), 400 if isinstance(error, ConfirmationMissing) else 409)
+    if not form.validate_on_submit():
+        return page(status=400)
     return None
 
 

@@ -6,7 +6,7 @@ keys and their passphrase stay in the keystore and never reach a page.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -32,7 +32,7 @@ from ..database import request_session, write_transaction
 from ..messages import say
 from . import bp
 from .access import actor, requires
-from .confirm import ConfirmedForm, confirm_page, refusal
+from .confirm import ConfirmedForm, confirm_page, until_confirmed
 
 MAX_REASON = 500  # the registry's own limit
 
@@ -102,13 +102,9 @@ def keys_revoke(kid: str) -> Response | tuple[str, int]:
             subject=_("Khóa ký của %(org)s", org=who.organisation_name),
         )  # fmt: skip
 
-    if request.method == "GET":
-        return page()
-    refused = refusal(consequences, form)
-    if refused is not None:
-        return page(*refused)
-    if not form.validate_on_submit():
-        return page(status=400)
+    answer = until_confirmed(consequences, form, page)
+    if answer is not None:
+        return answer
     try:
         with write_transaction() as writer:
             revoke_key(writer, key.kid, reason=form.reason.data, actor=who.email)

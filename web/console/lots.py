@@ -43,7 +43,7 @@ from ..messages import say
 from ..presenters import event_json
 from . import bp
 from .access import actor, ensure_governs, ensure_own, requires
-from .confirm import ConfirmedForm, confirm_page, refusal
+from .confirm import ConfirmedForm, confirm_page, until_confirmed
 from .forms import Form, rule_error
 from .lookups import lot_or_404
 
@@ -339,13 +339,9 @@ def lot_recall(code: str) -> Response | tuple[str, int]:
             subject=f"{lot.code} · {lot.description} · {lot.owner.name}",
         )  # fmt: skip
 
-    if request.method == "GET":
-        return page()
-    refused = refusal(consequences, form)
-    if refused is not None:
-        return page(*refused)
-    if not form.validate_on_submit():
-        return page(status=400)
+    answer = until_confirmed(consequences, form, page)
+    if answer is not None:
+        return answer
     who = actor()
     try:
         with write_transaction() as writer:
@@ -393,13 +389,9 @@ def batch_void(batch_id: int) -> Response | tuple[str, int]:
             ),
         )  # fmt: skip
 
-    if request.method == "GET":
-        return page()
-    refused = refusal(consequences, form)
-    if refused is not None:
-        return page(*refused)
-    if not form.validate_on_submit():
-        return page(status=400)
+    answer = until_confirmed(consequences, form, page)
+    if answer is not None:
+        return answer
     who = actor()
     try:
         with write_transaction() as writer:

@@ -50,7 +50,7 @@ from ..database import database, job_queue, request_session, write_transaction
 from ..messages import say
 from . import bp
 from .access import actor, ensure_governs, ensure_own, requires
-from .confirm import ConfirmedForm, confirm_page, refusal
+from .confirm import ConfirmedForm, confirm_page, until_confirmed
 from .forms import OnceForm, rule_error
 from .lookups import lot_or_404
 from .lots import UNIT_LABELS
@@ -290,13 +290,9 @@ def stamp_request_reject(request_id: int) -> Response | tuple[str, int]:
             status=found.status,
         )
         return _detail(found, error=say(conflict)), 409
-    if request.method == "GET":
-        return page()
-    refused = refusal(consequences, form)
-    if refused is not None:
-        return page(*refused)
-    if not form.validate_on_submit():
-        return page(status=400)
+    answer = until_confirmed(consequences, form, page)
+    if answer is not None:
+        return answer
     try:
         with write_transaction() as writer:
             decided = reject_request(writer, found.id, reason=form.reason.data, actor=who.email)

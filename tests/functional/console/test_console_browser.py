@@ -8,7 +8,6 @@ CSRF tokens, and the receiving page's script runs under our CSP without errors.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,8 @@ from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
+
+from tests.servers import serving
 
 from .conftest import PASSWORD, World
 from .test_receiving import issue
@@ -41,11 +41,8 @@ FLAGS = [
 
 @pytest.fixture
 def base_url(app: Flask, world: World) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

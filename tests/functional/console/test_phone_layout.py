@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +25,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from werkzeug.routing import Rule
-from werkzeug.serving import make_server
 
 from ocop.keys.models import IssuerKey
 from ocop.trace.models import Certification, Organisation, OrgKind
 from ocop.workflows.access import permitted
 from ocop.workflows.accounts import create_user
 from ocop.workflows.models import Role, StampRequest
+from tests.servers import serving
 
 from ..conftest import drain
 from .conftest import PASSWORD, World, confirmed, post, sign_in
@@ -278,11 +277,8 @@ def phone(chromium: str, chromedriver: str, tmp_path_factory) -> Iterator[webdri
 
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 def _sign_in(browser: webdriver.Chrome, base: str, email: str) -> None:
